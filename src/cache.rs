@@ -1,0 +1,575 @@
+//! The Rust API: [`Cache`], a cheaply clonable handle to a sharded,
+//! byte-bounded cache.
+//!
+//! A call hashes the key once with the cache's randomly seeded hasher, picks
+//! the shard from the hash's middle bits (the table uses the low and top
+//! bits), does any expensive work (allocation, compression) before taking
+//! the shard's lock, and does the whole operation under that one lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::codec::{self, Encoding};
+use crate::config::{Config, Resolved};
+use crate::engine::block::{Block, Value};
+use crate::engine::fork::{self, ForkLocks};
+use crate::engine::shard::{Condition, ExpiryUpdate, MAX_EXPIRY, Prepared, ReadInto, Shard};
+use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{Clock, SystemClock};
+use crate::stats::Stats;
+
+/// A shard padded to its own cache lines, so that two shards' locks never
+/// share a line (false sharing would serialise unrelated keys).
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
+struct Inner {
+    shards: Box<[PaddedShard]>,
+    shard_bits: u32,
+    hasher: foldhash::fast::RandomState,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    resolved: Resolved,
+    maintenance: Mutex<Maintenance>,
+    fork_generation: AtomicU64,
+}
+
+#[derive(Default)]
+struct Maintenance {
+    thread: Option<JoinHandle<()>>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+/// A sharded, byte-bounded, thread-safe cache. Clones share the same cache.
+///
+/// ```
+/// let cache = nycache::Cache::open("max_memory=16MiB").unwrap();
+/// cache.set(b"greeting", b"hello", None).unwrap();
+/// assert_eq!(cache.get(b"greeting").unwrap().unwrap().as_bytes(), b"hello");
+/// ```
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+/// A value with its CAS version and client flags, as returned by [`Cache::gets`].
+#[derive(Debug, Clone)]
+pub struct Versioned {
+    /// The value.
+    pub value: Value,
+    /// Pass this to [`Cache::cas`] to write only if nobody wrote since.
+    pub version: u64,
+    /// The client flags stored with the value (0 if none).
+    pub flags: u32,
+}
+
+/// The remaining lifetime of a key, as returned by [`Cache::ttl`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTtl {
+    /// The key does not exist.
+    Missing,
+    /// The key exists and never expires.
+    Persistent,
+    /// The key expires after this long.
+    Expires(Duration),
+}
+
+impl Cache {
+    /// Opens a cache from a config string such as `"max_memory=64MiB shards=16"`.
+    pub fn open(config: &str) -> Result<Cache> {
+        Cache::new(Config::parse(config)?)
+    }
+
+    /// Opens a cache with the given configuration and the system clock.
+    pub fn new(config: Config) -> Result<Cache> {
+        Cache::with_clock(config, Arc::new(SystemClock::new()))
+    }
+
+    /// Opens a cache whose expiry runs on `clock` (tests use a manual clock).
+    pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Cache> {
+        config.validate()?;
+        let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let resolved = config.resolve(parallelism)?;
+        let hasher = foldhash::fast::RandomState::default();
+        let now = clock.now_ms();
+        let shards: Box<[PaddedShard]> = (0..resolved.shards)
+            .map(|_| {
+                PaddedShard(Mutex::new(Shard::new(
+                    hasher.clone(),
+                    resolved.shard_budget,
+                    resolved.max_entries_per_shard,
+                    now,
+                )))
+            })
+            .collect();
+        let inner = Arc::new(Inner {
+            shard_bits: resolved.shards.trailing_zeros(),
+            shards,
+            hasher,
+            clock,
+            config,
+            resolved,
+            maintenance: Mutex::new(Maintenance::default()),
+            fork_generation: AtomicU64::new(fork::generation()),
+        });
+        let weak: Weak<dyn ForkLocks> = Arc::downgrade(&inner) as Weak<dyn ForkLocks>;
+        fork::register(weak);
+        inner.start_maintenance(&inner);
+        Ok(Cache { inner })
+    }
+
+    /// The configuration this cache was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The number of shards in use.
+    pub fn shard_count(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The largest value accepted, in bytes.
+    pub fn max_value_size(&self) -> u64 {
+        self.inner.resolved.max_value_size
+    }
+
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.inner.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        if fork::generation() != self.inner.fork_generation.load(Ordering::Relaxed) {
+            self.inner.after_fork(&self.inner);
+        }
+        // Bits 32.. choose the shard; hashbrown uses the low bits for the
+        // bucket and the top 7 for its tag, so the three stay independent.
+        let i = ((hash >> 32) as usize) & ((1usize << self.inner.shard_bits) - 1);
+        &self.inner.shards[i].0
+    }
+
+    #[inline]
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.len() > self.inner.config.max_key_size {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!("key of {} bytes exceeds max_key_size ({} bytes)", key.len(), self.inner.config.max_key_size),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<()> {
+        let max = self.inner.resolved.max_value_size;
+        if value.len() as u64 > max {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!("value of {} bytes exceeds max_value_size ({max} bytes)", value.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn expires_at(&self, ttl: Option<Duration>) -> u64 {
+        match ttl {
+            None => 0,
+            Some(d) => {
+                // Round up, so a sub-millisecond TTL is not "no expiry".
+                let ms = d.as_nanos().div_ceil(1_000_000).min(MAX_EXPIRY as u128) as u64;
+                self.inner.clock.now_ms().saturating_add(ms).min(MAX_EXPIRY)
+            }
+        }
+    }
+
+    fn prepare(&self, key: &[u8], value: &[u8]) -> Result<Prepared> {
+        self.check_key(key)?;
+        self.check_value(value)?;
+        match codec::compress(value, self.inner.config.compress_min) {
+            Some(packed) => Ok(Prepared { block: Block::new(key, &packed)?, encoding: Encoding::Lz4, raw_len: value.len() }),
+            None => Ok(Prepared { block: Block::new(key, value)?, encoding: Encoding::Raw, raw_len: value.len() }),
+        }
+    }
+
+    fn write(&self, key: &[u8], value: &[u8], ttl: Option<Duration>, flags: u32, cond: Condition) -> Result<()> {
+        let prepared = self.prepare(key, value)?;
+        let hash = self.hash(key);
+        let at = self.expires_at(ttl);
+        let clock = &*self.inner.clock;
+        self.shard(hash).lock().store(hash, prepared, ExpiryUpdate::At(at), flags, cond, clock)
+    }
+
+    /// Stores `value` under `key`, replacing any previous value. `ttl`
+    /// `None` means no expiry.
+    pub fn set(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        self.write(key, value, ttl, 0, Condition::Always)
+    }
+
+    /// Like [`set`](Self::set), also storing 32 bits of client flags
+    /// (memcached's flags), returned by [`gets`](Self::gets).
+    pub fn set_with_flags(&self, key: &[u8], value: &[u8], ttl: Option<Duration>, flags: u32) -> Result<()> {
+        self.write(key, value, ttl, flags, Condition::Always)
+    }
+
+    /// Stores only if the key is absent; `Exists` otherwise.
+    pub fn add(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        self.write(key, value, ttl, 0, Condition::Absent)
+    }
+
+    /// Stores only if the key is present; `NotFound` otherwise.
+    pub fn replace(&self, key: &[u8], value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        self.write(key, value, ttl, 0, Condition::Present)
+    }
+
+    /// Stores only if the key's version is still `version` (from
+    /// [`gets`](Self::gets)); `CasMismatch` if it changed, `NotFound` if gone.
+    pub fn cas(&self, key: &[u8], value: &[u8], ttl: Option<Duration>, version: u64) -> Result<()> {
+        self.write(key, value, ttl, 0, Condition::Version(version))
+    }
+
+    /// A shared handle to the value, or `None` if absent or expired.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let found = self.shard(hash).lock().read_block(hash, key, false, &*self.inner.clock)?;
+        Ok(found.map(|(b, _, _)| Value::from_block(b)))
+    }
+
+    /// Copies the value into `buf`. Returns `None` if absent, else the
+    /// value's length: the bytes were copied iff that length fits in `buf`
+    /// (otherwise nothing is written, and the caller can retry with a buffer
+    /// of that size).
+    pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        match self.shard(hash).lock().read_into(hash, key, buf, &*self.inner.clock)? {
+            ReadInto::Missing => Ok(None),
+            ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
+        }
+    }
+
+    /// The value with its CAS version and flags.
+    pub fn gets(&self, key: &[u8]) -> Result<Option<Versioned>> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let found = self.shard(hash).lock().read_block(hash, key, true, &*self.inner.clock)?;
+        Ok(found.map(|(b, version, flags)| Versioned { value: Value::from_block(b), version, flags }))
+    }
+
+    /// Removes the key; true if it existed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        Ok(self.shard(hash).lock().delete(hash, key, &*self.inner.clock))
+    }
+
+    /// True if the key exists (does not count as a use for eviction).
+    pub fn exists(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        Ok(self.shard(hash).lock().exists(hash, key, &*self.inner.clock))
+    }
+
+    /// Marks the key as just used (Redis TOUCH); true if it exists.
+    pub fn touch(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        Ok(self.shard(hash).lock().touch(hash, key, &*self.inner.clock))
+    }
+
+    /// Sets the key's TTL (`None` removes it, a zero TTL deletes the key at
+    /// once). Returns false if the key does not exist.
+    pub fn expire(&self, key: &[u8], ttl: Option<Duration>) -> Result<bool> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let at = match ttl {
+            Some(d) if d.is_zero() => self.inner.clock.now_ms(),
+            other => self.expires_at(other),
+        };
+        Ok(self.shard(hash).lock().set_expiry(hash, key, at, &*self.inner.clock))
+    }
+
+    /// Removes the key's TTL (Redis PERSIST). True if the key existed and
+    /// had a TTL.
+    pub fn persist(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let clock = &*self.inner.clock;
+        let mut shard = self.shard(hash).lock();
+        match shard.expiry(hash, key, clock) {
+            Some(at) if at != 0 => Ok(shard.set_expiry(hash, key, 0, clock)),
+            _ => Ok(false),
+        }
+    }
+
+    /// The key's remaining lifetime.
+    pub fn ttl(&self, key: &[u8]) -> Result<KeyTtl> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let clock = &*self.inner.clock;
+        let at = self.shard(hash).lock().expiry(hash, key, clock);
+        Ok(match at {
+            None => KeyTtl::Missing,
+            Some(0) => KeyTtl::Persistent,
+            Some(at) => KeyTtl::Expires(Duration::from_millis(at.saturating_sub(clock.now_ms()))),
+        })
+    }
+
+    /// Adds `delta` to the decimal integer at `key` (Redis INCRBY): a
+    /// missing key starts at 0, the TTL is kept; `NotANumber` if the value
+    /// is not a decimal i64, `Overflow` if the result would not fit.
+    pub fn incr(&self, key: &[u8], delta: i64) -> Result<i64> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        let max = self.inner.resolved.max_value_size;
+        self.shard(hash).lock().incr(hash, key, delta, max, &*self.inner.clock)
+    }
+
+    /// Subtracts `delta` (Redis DECRBY).
+    pub fn decr(&self, key: &[u8], delta: i64) -> Result<i64> {
+        let neg = delta
+            .checked_neg()
+            .ok_or_else(|| Error::new(ErrorKind::Overflow, "decrement would overflow"))?;
+        self.incr(key, neg)
+    }
+
+    /// Reads many keys; the result has one slot per key, in order.
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Value>>> {
+        keys.iter().map(|k| self.get(k.as_ref())).collect()
+    }
+
+    /// Writes many pairs with one TTL. Stops at the first error, which it
+    /// returns; the pairs before it are stored.
+    pub fn set_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, items: &[(K, V)], ttl: Option<Duration>) -> Result<()> {
+        items.iter().try_for_each(|(k, v)| self.set(k.as_ref(), v.as_ref(), ttl))
+    }
+
+    /// Deletes many keys; returns how many existed.
+    pub fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        let mut n = 0;
+        for k in keys {
+            n += usize::from(self.delete(k.as_ref())?);
+        }
+        Ok(n)
+    }
+
+    /// One step of a cursor iteration over the keys (Redis SCAN): start with
+    /// cursor 0, pass each returned cursor back, stop when it is 0 again.
+    /// `pattern` is a Redis glob (`None` = all); `count` is how many slots to
+    /// visit (a hint, as in Redis: a step may return fewer keys, even none).
+    /// Every key present for the whole iteration is returned at least once,
+    /// whatever other threads write meanwhile; a key may be returned twice if
+    /// it was deleted and re-added during the scan.
+    pub fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<(u64, Vec<Vec<u8>>)> {
+        let shard_count = self.inner.shards.len() as u64;
+        let mut shard = cursor >> 32;
+        let mut slot = cursor & 0xffff_ffff;
+        if shard >= shard_count {
+            return Err(Error::invalid(format!("scan cursor {cursor} is not one this cache returned")));
+        }
+        let pattern = pattern.filter(|p| !crate::glob::is_match_all(p));
+        let count = count.max(1);
+        let mut keys = Vec::new();
+        let clock = &*self.inner.clock;
+        loop {
+            let next = self.inner.shards[shard as usize].0.lock().scan(slot, count, pattern, &mut keys, clock);
+            match next {
+                Some(s) if s <= u32::MAX as u64 => return Ok(((shard << 32) | s, keys)),
+                _ => {
+                    shard += 1;
+                    slot = 0;
+                    if shard == shard_count {
+                        return Ok((0, keys));
+                    }
+                    if !keys.is_empty() {
+                        return Ok((shard << 32, keys));
+                    }
+                }
+            }
+        }
+    }
+
+    /// All keys matching `pattern`, by a full scan.
+    pub fn keys(&self, pattern: Option<&[u8]>) -> Result<Vec<Vec<u8>>> {
+        let mut all = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let (next, mut keys) = self.scan(cursor, pattern, 1024)?;
+            all.append(&mut keys);
+            if next == 0 {
+                return Ok(all);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Removes every entry.
+    pub fn flush(&self) {
+        for s in self.inner.shards.iter() {
+            s.0.lock().flush();
+        }
+    }
+
+    /// Entries stored now (expired entries not yet reclaimed included).
+    pub fn len(&self) -> u64 {
+        self.inner.shards.iter().map(|s| s.0.lock().len()).sum()
+    }
+
+    /// True when no entry is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of the counters and sizes.
+    pub fn stats(&self) -> Stats {
+        let mut st = Stats {
+            max_bytes: self.inner.resolved.shard_budget * self.inner.shards.len() as u64,
+            shards: self.inner.shards.len() as u64,
+            ..Stats::default()
+        };
+        for s in self.inner.shards.iter() {
+            let s = s.0.lock();
+            st.add_counters(&s.counters);
+            st.entries += s.len();
+            st.used_bytes += s.used();
+        }
+        st
+    }
+
+    /// The stats in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.stats().to_prometheus()
+    }
+
+    /// Runs one maintenance pass now (active expiry on every shard); returns
+    /// how many entries expired. The background thread does the same every
+    /// `maintenance_ms`.
+    pub fn run_maintenance(&self) -> usize {
+        self.inner.maintain(false)
+    }
+
+    /// Stops the background thread. Further calls still work (the cache
+    /// lives until its last clone is dropped) but nothing expires actively.
+    pub fn close(&self) {
+        self.inner.stop_maintenance();
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").field("shards", &self.inner.shards.len()).field("config", &self.inner.config).finish()
+    }
+}
+
+impl Inner {
+    /// One pass of active expiry. With `try_only` a shard busy with other
+    /// work is skipped this round (the background thread never waits on a
+    /// shard lock, so it can't be parked on one when the process forks).
+    fn maintain(&self, try_only: bool) -> usize {
+        let clock = &*self.clock;
+        let mut removed = 0;
+        for s in self.shards.iter() {
+            let guard = if try_only { s.0.try_lock() } else { Some(s.0.lock()) };
+            if let Some(mut shard) = guard {
+                removed += shard.expire_due(clock);
+            }
+        }
+        removed
+    }
+
+    fn start_maintenance(&self, this: &Arc<Inner>) {
+        let period = self.config.maintenance_ms;
+        if period == 0 {
+            return;
+        }
+        let mut m = self.maintenance.lock();
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        m.stop = stop.clone();
+        let weak = Arc::downgrade(this);
+        let spawned = std::thread::Builder::new().name("nycache-maint".into()).spawn(move || {
+            let (lock, cv) = &*stop;
+            loop {
+                {
+                    let mut stopped = lock.lock();
+                    if !*stopped {
+                        cv.wait_for(&mut stopped, Duration::from_millis(period));
+                    }
+                    if *stopped {
+                        return;
+                    }
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                inner.maintain(true);
+            }
+        });
+        // If the OS refuses a thread, the cache still works: lazy expiry
+        // keeps reads correct and `run_maintenance` can be called by hand.
+        m.thread = spawned.ok();
+    }
+
+    fn stop_maintenance(&self) {
+        let (thread, stop) = {
+            let mut m = self.maintenance.lock();
+            (m.thread.take(), m.stop.clone())
+        };
+        *stop.0.lock() = true;
+        stop.1.notify_all();
+        if let Some(t) = thread {
+            // The thread may be the one dropping the last handle; it can't
+            // join itself.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    #[cold]
+    fn after_fork(&self, this: &Arc<Inner>) {
+        let generation = fork::generation();
+        let seen = self.fork_generation.swap(generation, Ordering::Relaxed);
+        if seen == generation {
+            return;
+        }
+        // The parent's thread does not exist here; its handle must not be
+        // joined (or detached) in this process.
+        let had_thread = {
+            let mut m = self.maintenance.lock();
+            let old = m.thread.take();
+            let had = old.is_some();
+            std::mem::forget(old);
+            had
+        };
+        if had_thread {
+            self.start_maintenance(this);
+        }
+    }
+}
+
+impl ForkLocks for Inner {
+    fn lock_all(&self) {
+        std::mem::forget(self.maintenance.lock());
+        for s in self.shards.iter() {
+            std::mem::forget(s.0.lock());
+        }
+    }
+
+    unsafe fn unlock_all(&self) {
+        for s in self.shards.iter() {
+            // SAFETY: `lock_all` took this lock and forgot the guard.
+            unsafe { s.0.force_unlock(Default::default()) };
+        }
+        // SAFETY: as above.
+        unsafe { self.maintenance.force_unlock(Default::default()) };
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_maintenance();
+    }
+}

@@ -1,0 +1,7 @@
+//! The storage engine: value blocks, shards, allocator size classes, and
+//! the fork protocol. Everything below [`crate::Cache`].
+
+pub(crate) mod block;
+pub(crate) mod fork;
+pub(crate) mod shard;
+pub(crate) mod size_class;

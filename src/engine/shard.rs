@@ -1,0 +1,689 @@
+//! One shard: a hash table over a slab of entry nodes, the eviction policy's
+//! lists threaded through those nodes, a timer wheel for active expiry, and
+//! the shard's share of the memory budget. Everything here runs under the
+//! shard's lock; the caller ([`crate::Cache`]) hashes the key, builds the
+//! value block outside the lock, and picks the shard.
+//!
+//! ## Entry layout and what it costs
+//!
+//! An entry is a 24-byte [`Node`] in the slab (a pointer to its block, two
+//! u32 list links, and one u64 word packing the expiry time, the value
+//! encoding and two flag bits), a 4-byte slot plus a control byte in the
+//! hash table, and its [`Block`] (12-byte header + key + stored value,
+//! rounded up to the allocator's size class). CAS versions and client flags
+//! are rare, so they live in side tables keyed by slab index and cost
+//! nothing for entries that never use them.
+//!
+//! Each entry is charged `size_class(block) + NODE_CHARGE` (+ side-table
+//! charges); `NODE_CHARGE` = 24 (node) + 8 (table slot and control byte at
+//! hashbrown's typical load). See `docs/design.md`.
+
+use hashbrown::{HashMap, HashTable};
+
+use super::block::Block;
+use super::size_class::size_class;
+use crate::codec::{self, Encoding};
+use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{Clock, Fired, TimerWheel};
+use crate::policy::list::{Linked, NIL};
+use crate::policy::lru::Lru;
+use crate::stats::Counters;
+
+/// Fixed bytes charged per entry on top of its block's size class.
+pub const NODE_CHARGE: u64 = 32;
+/// Bytes charged for an entry's slot in the CAS-version side table.
+pub const VERSION_CHARGE: u64 = 16;
+/// Bytes charged for an entry's slot in the client-flags side table.
+pub const FLAGS_CHARGE: u64 = 16;
+
+const EXPIRY_BITS: u32 = 44;
+const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
+/// The latest representable expiry (ms on the cache clock, ~557 years).
+pub(crate) const MAX_EXPIRY: u64 = EXPIRY_MASK;
+const ENCODING_SHIFT: u32 = 44;
+const HAS_VERSION: u64 = 1 << 48;
+const HAS_FLAGS: u64 = 1 << 49;
+
+/// One slot of the slab. A free slot has no block and links the free list
+/// through `next`.
+pub(crate) struct Node {
+    block: Option<Block>,
+    prev: u32,
+    next: u32,
+    /// expiry (44 bits, 0 = none) | encoding (4 bits) | HAS_VERSION | HAS_FLAGS
+    word: u64,
+}
+
+impl Node {
+    #[inline]
+    fn expires_at(&self) -> u64 {
+        self.word & EXPIRY_MASK
+    }
+    #[inline]
+    fn set_expires_at(&mut self, at: u64) {
+        self.word = (self.word & !EXPIRY_MASK) | at.min(MAX_EXPIRY);
+    }
+    #[inline]
+    fn encoding(&self) -> Encoding {
+        Encoding::from_bits(((self.word >> ENCODING_SHIFT) & 0xf) as u8)
+    }
+    #[inline]
+    fn block(&self) -> &Block {
+        self.block.as_ref().expect("live node has a block")
+    }
+    #[inline]
+    fn is_expired(&self, clock: &dyn Clock) -> bool {
+        let at = self.expires_at();
+        at != 0 && at <= clock.now_ms()
+    }
+}
+
+impl Linked for Node {
+    #[inline]
+    fn prev(&self) -> u32 {
+        self.prev
+    }
+    #[inline]
+    fn next(&self) -> u32 {
+        self.next
+    }
+    #[inline]
+    fn set_prev(&mut self, i: u32) {
+        self.prev = i;
+    }
+    #[inline]
+    fn set_next(&mut self, i: u32) {
+        self.next = i;
+    }
+}
+
+/// Why an entry leaves, for the counters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    Deleted,
+    Evicted,
+    ExpiredLazy,
+    ExpiredActive,
+}
+
+/// The condition a write is subject to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// Always write.
+    Always,
+    /// Only if absent (`add`).
+    Absent,
+    /// Only if present (`replace`).
+    Present,
+    /// Only if present with this CAS version.
+    Version(u64),
+}
+
+/// What a write does to the entry's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExpiryUpdate {
+    /// Expire at this absolute time (0 = never).
+    At(u64),
+    /// Keep the existing entry's expiry (a new entry gets none).
+    Keep,
+}
+
+/// A value ready to be stored: its block (key + stored bytes) and encoding.
+pub(crate) struct Prepared {
+    pub block: Block,
+    pub encoding: Encoding,
+    /// Bytes of the value before encoding (for the compression counter).
+    pub raw_len: usize,
+}
+
+/// What `read` found: a copy, or the length when the buffer was too small.
+pub(crate) enum ReadInto {
+    Missing,
+    Copied(usize),
+    TooSmall(usize),
+}
+
+/// A shard of the cache. See the module docs.
+pub(crate) struct Shard {
+    hasher: foldhash::fast::RandomState,
+    table: HashTable<u32>,
+    nodes: Vec<Node>,
+    free: u32,
+    len: u64,
+    policy: Lru,
+    wheel: TimerWheel,
+    versions: HashMap<u32, u64, foldhash::fast::RandomState>,
+    flags: HashMap<u32, u32, foldhash::fast::RandomState>,
+    next_version: u64,
+    used: u64,
+    budget: u64,
+    max_entries: u64,
+    pub(crate) counters: Counters,
+}
+
+impl Shard {
+    /// An empty shard with its own byte budget and entry bound.
+    pub(crate) fn new(
+        hasher: foldhash::fast::RandomState,
+        budget: u64,
+        max_entries: Option<u64>,
+        now_ms: u64,
+    ) -> Shard {
+        Shard {
+            hasher,
+            table: HashTable::new(),
+            nodes: Vec::new(),
+            free: NIL,
+            len: 0,
+            policy: Lru::default(),
+            wheel: TimerWheel::new(now_ms),
+            versions: HashMap::with_hasher(Default::default()),
+            flags: HashMap::with_hasher(Default::default()),
+            next_version: 1,
+            used: 0,
+            budget,
+            max_entries: max_entries.unwrap_or(u64::MAX),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Entries stored (expired ones not yet removed included).
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Bytes charged for the stored entries.
+    pub(crate) fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Ids waiting in the timer wheel (for tests of its bounds).
+    #[cfg(test)]
+    pub(crate) fn wheel_len(&self) -> usize {
+        self.wheel.len()
+    }
+
+    fn hash_key(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn charge_of(&self, node: &Node) -> u64 {
+        let mut c = size_class(node.block().alloc_len()) as u64 + NODE_CHARGE;
+        if node.word & HAS_VERSION != 0 {
+            c += VERSION_CHARGE;
+        }
+        if node.word & HAS_FLAGS != 0 {
+            c += FLAGS_CHARGE;
+        }
+        c
+    }
+
+    /// What an entry with this block and flags will be charged.
+    pub(crate) fn charge_for(block: &Block, flags: u32) -> u64 {
+        size_class(block.alloc_len()) as u64 + NODE_CHARGE + if flags != 0 { FLAGS_CHARGE } else { 0 }
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table.find(hash, |&i| nodes[i as usize].block().key() == key).copied()
+    }
+
+    /// The slab index of the live entry for `key`, removing it first if it
+    /// has expired (lazy expiry).
+    #[inline]
+    fn lookup(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> Option<u32> {
+        let i = self.find(hash, key)?;
+        if self.nodes[i as usize].is_expired(clock) {
+            self.remove(i, Removal::ExpiredLazy);
+            return None;
+        }
+        Some(i)
+    }
+
+    fn remove(&mut self, i: u32, why: Removal) {
+        let hash = self.hash_key(self.nodes[i as usize].block().key());
+        match self.table.find_entry(hash, |&j| j == i) {
+            Ok(entry) => {
+                entry.remove();
+            }
+            Err(_) => unreachable!("live node {i} missing from its table"),
+        }
+        self.policy.on_remove(&mut self.nodes, i);
+        self.used -= self.charge_of(&self.nodes[i as usize]);
+        let node = &mut self.nodes[i as usize];
+        if node.word & HAS_VERSION != 0 {
+            self.versions.remove(&i);
+        }
+        if node.word & HAS_FLAGS != 0 {
+            self.flags.remove(&i);
+        }
+        if node.encoding() == Encoding::Lz4 {
+            let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
+            self.counters.compressed_bytes_saved -= saved as u64;
+        }
+        node.block = None;
+        node.word = 0;
+        node.prev = NIL;
+        node.next = self.free;
+        self.free = i;
+        self.len -= 1;
+        match why {
+            Removal::Deleted => self.counters.deletes += 1,
+            Removal::Evicted => self.counters.evictions += 1,
+            Removal::ExpiredLazy => self.counters.expired_lazy += 1,
+            Removal::ExpiredActive => self.counters.expired_active += 1,
+        }
+    }
+
+    /// Evicts policy victims until `extra` more bytes (and, if `new_entry`,
+    /// one more entry) fit. `keep` is never evicted.
+    fn make_room(&mut self, extra: u64, new_entry: bool, keep: u32, clock: &dyn Clock) {
+        while self.used + extra > self.budget || (new_entry && self.len >= self.max_entries) {
+            let v = self.policy.victim();
+            if v == NIL || v == keep {
+                break;
+            }
+            let why = if self.nodes[v as usize].is_expired(clock) { Removal::ExpiredLazy } else { Removal::Evicted };
+            self.remove(v, why);
+        }
+    }
+
+    fn alloc_slot(&mut self) -> u32 {
+        if self.free != NIL {
+            let i = self.free;
+            self.free = self.nodes[i as usize].next;
+            return i;
+        }
+        // Grow by an eighth rather than doubling: a doubled slab could waste
+        // up to 24 bytes per entry, which would show up in every byte-per-
+        // entry figure; copying is amortised and rare.
+        if self.nodes.len() == self.nodes.capacity() {
+            let extra = (self.nodes.capacity() / 8).max(16);
+            self.nodes.reserve_exact(extra);
+        }
+        self.nodes.push(Node { block: None, prev: NIL, next: NIL, word: 0 });
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn schedule_expiry(&mut self, i: u32, old: u64, new: u64) {
+        // The wheel keeps at least one record per expiring entry that fires
+        // no later than its expiry; a later expiry is handled when that
+        // record fires (it reschedules), so only an earlier one needs a new
+        // record.
+        if new != 0 && (old == 0 || new < old) {
+            self.wheel.schedule(i, new);
+        }
+    }
+
+    /// Reads the value into `buf` (a copy, decompressed if needed).
+    pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
+        let Some(i) = self.lookup(hash, key, clock) else {
+            self.counters.misses += 1;
+            return Ok(ReadInto::Missing);
+        };
+        self.counters.hits += 1;
+        self.policy.on_access(&mut self.nodes, i);
+        let node = &self.nodes[i as usize];
+        let stored = node.block().value();
+        let n = codec::decoded_len(node.encoding(), stored);
+        if n > buf.len() {
+            return Ok(ReadInto::TooSmall(n));
+        }
+        codec::decode_into(node.encoding(), stored, &mut buf[..n])?;
+        Ok(ReadInto::Copied(n))
+    }
+
+    /// A shared handle to the value (decompressed into a fresh block if it
+    /// was stored compressed), plus its CAS version if `with_version`.
+    pub(crate) fn read_block(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        with_version: bool,
+        clock: &dyn Clock,
+    ) -> Result<Option<(Block, u64, u32)>> {
+        let Some(i) = self.lookup(hash, key, clock) else {
+            self.counters.misses += 1;
+            return Ok(None);
+        };
+        self.counters.hits += 1;
+        self.policy.on_access(&mut self.nodes, i);
+        let version = if with_version { self.version_of(i, clock) } else { 0 };
+        let node = &self.nodes[i as usize];
+        let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
+        let block = match node.encoding() {
+            Encoding::Raw => node.block().share()?,
+            enc => {
+                let stored = node.block().value();
+                let n = codec::decoded_len(enc, stored);
+                let mut res = Ok(());
+                let b = Block::build(b"", n, |dst| res = codec::decode_into(enc, stored, dst))?;
+                res?;
+                b
+            }
+        };
+        Ok(Some((block, version, flags)))
+    }
+
+    /// The entry's CAS version, assigning one (and charging for it) on first use.
+    fn version_of(&mut self, i: u32, clock: &dyn Clock) -> u64 {
+        if self.nodes[i as usize].word & HAS_VERSION != 0 {
+            return self.versions[&i];
+        }
+        let v = self.next_version;
+        self.next_version += 1;
+        self.versions.insert(i, v);
+        self.nodes[i as usize].word |= HAS_VERSION;
+        self.used += VERSION_CHARGE;
+        self.make_room(0, false, i, clock);
+        v
+    }
+
+    /// Stores a prepared value under the condition; returns the error the
+    /// condition dictates (`Exists`, `NotFound`, `CasMismatch`) or `TooLarge`.
+    pub(crate) fn store(
+        &mut self,
+        hash: u64,
+        value: Prepared,
+        expiry: ExpiryUpdate,
+        flags: u32,
+        cond: Condition,
+        clock: &dyn Clock,
+    ) -> Result<()> {
+        let charge = Self::charge_for(&value.block, flags);
+        if charge > self.budget {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!("entry of {charge} bytes exceeds the shard budget of {} bytes", self.budget),
+            ));
+        }
+        let existing = self.lookup(hash, value.block.key(), clock);
+        match (cond, existing) {
+            (Condition::Absent, Some(_)) => return Err(Error::new(ErrorKind::Exists, "key already exists")),
+            (Condition::Present, None) | (Condition::Version(_), None) => {
+                return Err(Error::new(ErrorKind::NotFound, "key not found"));
+            }
+            (Condition::Version(v), Some(i)) => {
+                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 { self.versions[&i] } else { 0 };
+                if current != v {
+                    return Err(Error::new(ErrorKind::CasMismatch, "the entry changed since its version was read"));
+                }
+            }
+            _ => {}
+        }
+        let saved = match value.encoding {
+            Encoding::Raw => 0,
+            _ => (value.raw_len - value.block.value().len()) as u64,
+        };
+        let i = match existing {
+            Some(i) => {
+                // Overwrite in place: the slot (and so a scan cursor's view of
+                // the key) stays; the old block is released, or kept alive by
+                // any Value handle that still shares it.
+                let old_expiry = self.nodes[i as usize].expires_at();
+                let keep_expiry = if expiry == ExpiryUpdate::Keep { old_expiry } else { 0 };
+                self.remove_payload(i);
+                self.policy.on_access(&mut self.nodes, i);
+                self.make_room(charge, false, i, clock);
+                self.install(i, value, flags);
+                let new_expiry = match expiry {
+                    ExpiryUpdate::At(at) => at,
+                    ExpiryUpdate::Keep => keep_expiry,
+                };
+                self.nodes[i as usize].set_expires_at(new_expiry);
+                self.schedule_expiry(i, old_expiry, new_expiry);
+                i
+            }
+            None => {
+                self.make_room(charge, true, NIL, clock);
+                let key_hash = hash;
+                let i = self.alloc_slot();
+                self.install(i, value, flags);
+                let at = match expiry {
+                    ExpiryUpdate::At(at) => at,
+                    ExpiryUpdate::Keep => 0,
+                };
+                self.nodes[i as usize].set_expires_at(at);
+                let nodes = &self.nodes;
+                let hasher = &self.hasher;
+                self.table.insert_unique(key_hash, i, |&j| {
+                    use std::hash::BuildHasher;
+                    hasher.hash_one(nodes[j as usize].block().key())
+                });
+                self.policy.on_insert(&mut self.nodes, i);
+                self.len += 1;
+                self.schedule_expiry(i, 0, at);
+                i
+            }
+        };
+        let _ = i;
+        self.counters.compressed_bytes_saved += saved;
+        self.counters.sets += 1;
+        Ok(())
+    }
+
+    /// Drops an entry's block and side-table state, keeping its slot, links
+    /// and table position (an overwrite follows).
+    fn remove_payload(&mut self, i: u32) {
+        self.used -= self.charge_of(&self.nodes[i as usize]);
+        let node = &mut self.nodes[i as usize];
+        if node.encoding() == Encoding::Lz4 {
+            let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
+            self.counters.compressed_bytes_saved -= saved as u64;
+        }
+        if node.word & HAS_VERSION != 0 {
+            self.versions.remove(&i);
+        }
+        if node.word & HAS_FLAGS != 0 {
+            self.flags.remove(&i);
+        }
+        node.word &= EXPIRY_MASK;
+    }
+
+    fn install(&mut self, i: u32, value: Prepared, flags: u32) {
+        let node = &mut self.nodes[i as usize];
+        let expiry = node.expires_at();
+        node.word = expiry | ((value.encoding as u64) << ENCODING_SHIFT);
+        if flags != 0 {
+            node.word |= HAS_FLAGS;
+            self.flags.insert(i, flags);
+        }
+        node.block = Some(value.block);
+        self.used += self.charge_of(&self.nodes[i as usize]);
+    }
+
+    /// Removes the key; true if it was there.
+    pub(crate) fn delete(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
+        match self.lookup(hash, key, clock) {
+            Some(i) => {
+                self.remove(i, Removal::Deleted);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True if the key is live. Does not count as an access.
+    pub(crate) fn exists(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
+        self.lookup(hash, key, clock).is_some()
+    }
+
+    /// Marks the key as just used (Redis TOUCH); true if it exists.
+    pub(crate) fn touch(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
+        match self.lookup(hash, key, clock) {
+            Some(i) => {
+                self.policy.on_access(&mut self.nodes, i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the key's absolute expiry (0 = never). An expiry not later than
+    /// now removes the key at once. Returns false if the key is absent.
+    pub(crate) fn set_expiry(&mut self, hash: u64, key: &[u8], at: u64, clock: &dyn Clock) -> bool {
+        let Some(i) = self.lookup(hash, key, clock) else { return false };
+        if at != 0 && at <= clock.now_ms() {
+            self.remove(i, Removal::ExpiredLazy);
+            return true;
+        }
+        let old = self.nodes[i as usize].expires_at();
+        self.nodes[i as usize].set_expires_at(at);
+        self.schedule_expiry(i, old, at);
+        true
+    }
+
+    /// `None`: absent; `Some(0)`: no expiry; `Some(at)`: absolute expiry.
+    pub(crate) fn expiry(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> Option<u64> {
+        let i = self.lookup(hash, key, clock)?;
+        Some(self.nodes[i as usize].expires_at())
+    }
+
+    /// Adds `delta` to the decimal integer stored at the key (Redis INCRBY):
+    /// a missing key counts as 0; the entry's TTL and flags are kept.
+    pub(crate) fn incr(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        delta: i64,
+        max_value_len: u64,
+        clock: &dyn Clock,
+    ) -> Result<i64> {
+        let not_a_number = || Error::new(ErrorKind::NotANumber, "value is not an integer or out of range");
+        let (current, flags) = match self.lookup(hash, key, clock) {
+            None => (0, 0),
+            Some(i) => {
+                let node = &self.nodes[i as usize];
+                if node.encoding() != Encoding::Raw {
+                    return Err(not_a_number());
+                }
+                let n = crate::decimal::parse_i64(node.block().value()).ok_or_else(not_a_number)?;
+                let flags = if node.word & HAS_FLAGS != 0 { self.flags[&i] } else { 0 };
+                (n, flags)
+            }
+        };
+        let next = crate::decimal::checked_incr(current, delta)
+            .ok_or_else(|| Error::new(ErrorKind::Overflow, "increment or decrement would overflow"))?;
+        let mut digits = [0u8; 20];
+        let text = crate::decimal::format_i64(next, &mut digits);
+        if text.len() as u64 > max_value_len {
+            return Err(Error::new(ErrorKind::TooLarge, "the result exceeds max_value_size"));
+        }
+        let block = Block::new(key, text)?;
+        let raw_len = text.len();
+        self.store(
+            hash,
+            Prepared { block, encoding: Encoding::Raw, raw_len },
+            ExpiryUpdate::Keep,
+            flags,
+            Condition::Always,
+            clock,
+        )?;
+        Ok(next)
+    }
+
+    /// Visits up to `count` slots from `slot`, appending the live keys that
+    /// match `pattern`. Returns the next slot to visit, or `None` when the
+    /// shard is done. A key keeps its slot for as long as it exists
+    /// (overwrites reuse the slot), so every key present for a whole scan is
+    /// returned at least once, whatever other threads write meanwhile.
+    pub(crate) fn scan(
+        &mut self,
+        slot: u64,
+        count: usize,
+        pattern: Option<&[u8]>,
+        out: &mut Vec<Vec<u8>>,
+        clock: &dyn Clock,
+    ) -> Option<u64> {
+        let start = slot as usize;
+        let end = start.saturating_add(count).min(self.nodes.len());
+        for i in start..end {
+            let node = &self.nodes[i];
+            let Some(block) = &node.block else { continue };
+            if node.is_expired(clock) {
+                continue;
+            }
+            let key = block.key();
+            if pattern.is_none_or(|p| crate::glob::glob_match(p, key)) {
+                out.push(key.to_vec());
+            }
+        }
+        (end < self.nodes.len()).then_some(end as u64)
+    }
+
+    /// Removes every entry and releases the memory of the shard's tables.
+    pub(crate) fn flush(&mut self) {
+        self.table = HashTable::new();
+        self.nodes = Vec::new();
+        self.free = NIL;
+        self.len = 0;
+        self.used = 0;
+        self.policy.clear();
+        self.wheel.clear();
+        self.versions = HashMap::with_hasher(Default::default());
+        self.flags = HashMap::with_hasher(Default::default());
+        self.counters.compressed_bytes_saved = 0;
+    }
+
+    /// Active expiry: advances the timer wheel to now and removes the
+    /// entries that have expired. Returns how many it removed.
+    pub(crate) fn expire_due(&mut self, clock: &dyn Clock) -> usize {
+        let now = clock.now_ms();
+        let mut due = Vec::new();
+        let nodes = &self.nodes;
+        self.wheel.advance(now, |i| {
+            let Some(node) = nodes.get(i as usize) else { return Fired::Drop };
+            if node.block.is_none() {
+                return Fired::Drop;
+            }
+            match node.expires_at() {
+                0 => Fired::Drop,
+                at if at <= now => {
+                    due.push(i);
+                    Fired::Drop
+                }
+                at => Fired::Reschedule(at),
+            }
+        });
+        let mut removed = 0;
+        for i in due {
+            // A duplicate record may name the same slot twice.
+            let node = &self.nodes[i as usize];
+            if node.block.is_some() && node.expires_at() != 0 && node.expires_at() <= now {
+                self.remove(i, Removal::ExpiredActive);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Checks the shard's invariants (tests only): links, counts, charges.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let mut live = 0u64;
+        let mut charged = 0u64;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.block.is_some() {
+                live += 1;
+                charged += self.charge_of(n);
+                let h = self.hash_key(n.block().key());
+                assert_eq!(self.table.find(h, |&j| j == i as u32), Some(&(i as u32)));
+            }
+        }
+        assert_eq!(live, self.len);
+        assert_eq!(self.table.len() as u64, self.len);
+        assert_eq!(charged, self.used);
+        assert!(self.used <= self.budget, "used {} > budget {}", self.used, self.budget);
+        // The policy list holds exactly the live nodes.
+        let mut count = 0u64;
+        let mut i = self.policy.victim();
+        while i != NIL {
+            assert!(self.nodes[i as usize].block.is_some());
+            count += 1;
+            i = self.nodes[i as usize].prev;
+        }
+        assert_eq!(count, self.len);
+    }
+}

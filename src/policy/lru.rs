@@ -1,0 +1,41 @@
+//! Exact LRU: one list, a hit moves the entry to the front, the victim is
+//! the tail. The baseline every other policy is measured against.
+
+use super::list::{Linked, List};
+
+/// Exact least-recently-used order over a shard's slab.
+#[derive(Debug, Default)]
+pub(crate) struct Lru {
+    list: List,
+}
+
+impl Lru {
+    /// A new entry is the most recent.
+    #[inline]
+    pub(crate) fn on_insert<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.push_front(nodes, i);
+    }
+
+    /// A read or an overwrite makes the entry the most recent.
+    #[inline]
+    pub(crate) fn on_access<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.move_to_front(nodes, i);
+    }
+
+    /// The entry is leaving the shard.
+    #[inline]
+    pub(crate) fn on_remove<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.unlink(nodes, i);
+    }
+
+    /// The entry to evict next, or NIL when empty.
+    #[inline]
+    pub(crate) fn victim(&self) -> u32 {
+        self.list.tail()
+    }
+
+    /// Forget everything.
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+    }
+}
