@@ -136,6 +136,8 @@ enum Op {
     Add(usize, Val, Ttl),
     Replace(usize, Val, Ttl),
     Cas(usize, Val, Ttl, VerSel),
+    /// `gets` then at once `cas` with the version it returned.
+    GetsCas(usize, Val, Ttl),
     Delete(usize),
     Exists(usize),
     Touch(usize),
@@ -145,6 +147,12 @@ enum Op {
     Ttl(usize),
     Incr(usize, i64),
     Decr(usize, i64),
+    /// `get_many`: one `get` per key, in order.
+    GetMany(Vec<usize>),
+    /// `set_many`: one `set` per pair with one TTL, stopping at the first error.
+    SetMany(Vec<(usize, Val)>, Ttl),
+    /// `delete_many`: how many of the keys existed.
+    DeleteMany(Vec<usize>),
     Advance(u64),
     Maintain,
     Flush,
@@ -247,7 +255,7 @@ impl Model {
         Some(i)
     }
 
-    fn to_front(&mut self, i: usize) {
+    fn move_to_front(&mut self, i: usize) {
         let e = self.entries.remove(i);
         self.entries.insert(0, e);
     }
@@ -296,7 +304,7 @@ impl Model {
                 self.used -= old;
                 self.entries[i].ver = None;
                 self.entries[i].flags = 0;
-                self.to_front(i);
+                self.move_to_front(i);
                 self.make_room(charge, false, Some(key));
                 let e = &mut self.entries[0];
                 e.val = val;
@@ -339,7 +347,7 @@ impl Model {
             }
             Some(i) => {
                 self.c.hits += 1;
-                self.to_front(i);
+                self.move_to_front(i);
                 Ok(Some(self.entries[0].val.clone()))
             }
         }
@@ -381,7 +389,7 @@ impl Model {
         self.check_key(key)?;
         Ok(match self.lookup(key) {
             Some(i) => {
-                self.to_front(i);
+                self.move_to_front(i);
                 true
             }
             None => false,
@@ -447,22 +455,15 @@ impl Model {
         self.incr(key, neg)
     }
 
+    /// Active expiry: every expired entry goes, the rest keep their order.
     fn maintain(&mut self) -> usize {
-        let before = self.entries.len();
-        let now = self.now;
-        let mut freed = 0;
-        let mut kept = Vec::with_capacity(before);
-        for e in self.entries.drain(..) {
-            if e.exp != 0 && e.exp <= now {
-                freed += Self::charge(&e);
-            } else {
-                kept.push(e);
+        let mut n = 0;
+        for i in (0..self.entries.len()).rev() {
+            if self.expired(&self.entries[i]) {
+                self.remove_at(i, Why::Active);
+                n += 1;
             }
         }
-        self.entries = kept;
-        self.used -= freed;
-        let n = before - self.entries.len();
-        self.c.expired_active += n as u64;
         n
     }
 
@@ -500,7 +501,7 @@ fn ms(ttl: Ttl) -> Option<Duration> {
 }
 
 impl Harness {
-    fn new(config: Config, max_entries: Option<u64>) -> Harness {
+    fn new(config: Config, max_entries: Option<u64>, keys: &'static [&'static [u8]]) -> Harness {
         let clock = Arc::new(ManualClock::new(1));
         let budget = config.max_memory; // one shard: the whole budget
         let max_key = config.max_key_size;
@@ -520,7 +521,7 @@ impl Harness {
                 next_version: 1,
                 c: Counters::default(),
             },
-            keys: &[],
+            keys,
             last_ver: HashMap::new(),
         }
     }
@@ -538,7 +539,7 @@ impl Harness {
                 let mut buf = vec![0xEEu8; len];
                 let got = kind(cache.get_into(key(k), &mut buf));
                 let want = m.get(key(k));
-                prop_assert_eq!(got.clone(), want.clone().map(|v| v.map(|v| v.len())), "{:?}", op);
+                prop_assert_eq!(got, want.clone().map(|v| v.map(|v| v.len())), "{:?}", op);
                 match want {
                     Ok(Some(v)) if v.len() <= len => {
                         prop_assert_eq!(&buf[..v.len()], &v[..], "{:?}: copied bytes", op);
@@ -579,6 +580,10 @@ impl Harness {
                 let want = m.write(key(k), v.bytes(), ttl, 0, Cond::Version(version));
                 prop_assert_eq!(got, want, "{:?} with version {}", op, version);
             }
+            Op::GetsCas(k, v, ttl) => {
+                self.step(&Op::Gets(k))?;
+                return self.step(&Op::Cas(k, v, ttl, VerSel::Last));
+            }
             Op::Delete(k) => prop_assert_eq!(kind(cache.delete(key(k))), m.delete(key(k)), "{:?}", op),
             Op::Exists(k) => prop_assert_eq!(kind(cache.exists(key(k))), m.exists(key(k)), "{:?}", op),
             Op::Touch(k) => prop_assert_eq!(kind(cache.touch(key(k))), m.touch(key(k)), "{:?}", op),
@@ -589,6 +594,24 @@ impl Harness {
             Op::Ttl(k) => prop_assert_eq!(kind(cache.ttl(key(k))), m.ttl(key(k)), "{:?}", op),
             Op::Incr(k, d) => prop_assert_eq!(kind(cache.incr(key(k), d)), m.incr(key(k), d), "{:?}", op),
             Op::Decr(k, d) => prop_assert_eq!(kind(cache.decr(key(k), d)), m.decr(key(k), d), "{:?}", op),
+            Op::GetMany(ref ks) => {
+                let keys: Vec<&[u8]> = ks.iter().map(|&k| key(k)).collect();
+                let got = kind(cache.get_many(&keys)).map(|vs| vs.into_iter().map(|v| v.map(|v| v.to_vec())).collect());
+                let want: R<Vec<Option<Vec<u8>>>> = keys.iter().map(|k| m.get(k)).collect();
+                prop_assert_eq!(got, want, "{:?}", op);
+            }
+            Op::SetMany(ref items, ttl) => {
+                let pairs: Vec<(&[u8], Vec<u8>)> = items.iter().map(|&(k, v)| (key(k), v.bytes())).collect();
+                let got = kind(cache.set_many(&pairs, ms(ttl)));
+                let want = pairs.iter().try_for_each(|(k, v)| m.write(k, v.clone(), ttl, 0, Cond::Always));
+                prop_assert_eq!(got, want, "{:?}", op);
+            }
+            Op::DeleteMany(ref ks) => {
+                let keys: Vec<&[u8]> = ks.iter().map(|&k| key(k)).collect();
+                let got = kind(cache.delete_many(&keys));
+                let want = keys.iter().try_fold(0, |n, k| Ok(n + usize::from(m.delete(k)?)));
+                prop_assert_eq!(got, want, "{:?}", op);
+            }
             Op::Advance(d) => {
                 m.now = self.clock.advance(d);
             }
@@ -695,6 +718,8 @@ fn ttl() -> impl Strategy<Value = Ttl> {
         1 => Just(Some(10)),
         1 => Just(Some(100)),
         1 => Just(Some(2000)),
+        // Rarely, one in the timer wheel's third level (4.1 s slots).
+        1 => Just(Some(100_000)),
     ]
 }
 
@@ -742,6 +767,7 @@ fn ops(
         3 => (k.clone(), val.clone(), ttl()).prop_map(|(k, v, t)| Op::Add(k, v, t)),
         3 => (k.clone(), val.clone(), ttl()).prop_map(|(k, v, t)| Op::Replace(k, v, t)),
         4 => (k.clone(), val.clone(), ttl(), ver_sel()).prop_map(|(k, v, t, s)| Op::Cas(k, v, t, s)),
+        2 => (k.clone(), val.clone(), ttl()).prop_map(|(k, v, t)| Op::GetsCas(k, v, t)),
         2 => k.clone().prop_map(Op::Delete),
         3 => k.clone().prop_map(Op::Exists),
         2 => k.clone().prop_map(Op::Touch),
@@ -750,7 +776,14 @@ fn ops(
         2 => k.clone().prop_map(Op::Ttl),
         4 => (k.clone(), delta()).prop_map(|(k, d)| Op::Incr(k, d)),
         1 => (k.clone(), delta()).prop_map(|(k, d)| Op::Decr(k, d)),
-        4 => prop::sample::select(&[0u64, 1, 5, 50, 1000][..]).prop_map(Op::Advance),
+        1 => prop::collection::vec(k.clone(), 0..4).prop_map(Op::GetMany),
+        1 => (prop::collection::vec((k.clone(), val.clone()), 0..4), ttl()).prop_map(|(kv, t)| Op::SetMany(kv, t)),
+        1 => prop::collection::vec(k.clone(), 0..4).prop_map(Op::DeleteMany),
+        4 => prop_oneof![
+            10 => prop::sample::select(&[0u64, 1, 5, 50, 1000][..]),
+            // Rarely far enough to cross the timer wheel's higher levels.
+            1 => Just(70_000u64),
+        ].prop_map(Op::Advance),
         2 => Just(Op::Maintain),
         1 => pat().prop_map(Op::Keys),
         1 => Just(Op::Flush),
@@ -758,9 +791,13 @@ fn ops(
     prop::collection::vec(op, 0..60)
 }
 
+/// 256 cases, unless `PROPTEST_CASES` asks for another number (for a long
+/// soak: `PROPTEST_CASES=100000 cargo test --release --test model`).
 fn proptest_config() -> ProptestConfig {
+    let base = ProptestConfig::default();
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { base.cases } else { 256 };
     // No regression files: this test must not write into the source tree.
-    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases, failure_persistence: None, ..base }
 }
 
 // ---------------------------------------------------------------------------
@@ -780,9 +817,7 @@ fn count_cache() -> Harness {
         .maintenance_ms(0)
         .build()
         .expect("config");
-    let mut h = Harness::new(config, Some(4));
-    h.keys = COUNT_KEYS;
-    h
+    Harness::new(config, Some(4), COUNT_KEYS)
 }
 
 fn count_ops() -> impl Strategy<Value = Vec<Op>> {
@@ -814,11 +849,13 @@ proptest! {
 // Byte-bounded: a 1024-byte budget, about five entries
 // ---------------------------------------------------------------------------
 
-/// Keys up to 16 bytes are accepted; index 6 is 17 bytes (TooLarge); then
+/// Eight keys (the empty one included) of which about five fit; keys up to
+/// 16 bytes are accepted, index 8 is 17 bytes (TooLarge); then
 /// the drain's fresh keys.
-const BYTE_KEYS: &[&[u8]] =
-    &[b"", b"a", b"b", b"cc", b"ddd", b"e", b"0123456789abcdefX", b"z0", b"z1", b"z2", b"z3", b"z4", b"z5"];
-const BYTE_OVERSIZE_KEY: usize = 6;
+const BYTE_KEYS: &[&[u8]] = &[
+    b"", b"a", b"b", b"cc", b"ddd", b"e", b"ff", b"g", b"0123456789abcdefX", b"z0", b"z1", b"z2", b"z3", b"z4", b"z5",
+];
+const BYTE_OVERSIZE_KEY: usize = 8;
 const BYTE_MAX_VALUE: u64 = 300;
 /// The least that config validation allows: each shard must hold two of the
 /// largest entries (300 + 16 + 128 = 444 bytes each), and at least 1024.
@@ -833,18 +870,18 @@ fn byte_cache() -> Harness {
         .maintenance_ms(0)
         .build()
         .expect("config");
-    let mut h = Harness::new(config, None);
-    h.keys = BYTE_KEYS;
+    let h = Harness::new(config, None, BYTE_KEYS);
     assert_eq!(h.cache.max_value_size(), BYTE_MAX_VALUE);
     assert_eq!(h.cache.stats().max_bytes, BYTE_BUDGET);
     h
 }
 
 fn byte_ops() -> impl Strategy<Value = Vec<Op>> {
-    let key = prop_oneof![12 => 0usize..6, 1 => Just(BYTE_OVERSIZE_KEY)];
+    let key = prop_oneof![12 => 0..BYTE_OVERSIZE_KEY, 1 => Just(BYTE_OVERSIZE_KEY)];
     let val = prop_oneof![
         2 => text(),
-        6 => (prop::sample::select(&b"pqrs"[..]), 0usize..=300).prop_map(|(b, n)| Val::Fill(b, n)),
+        3 => (prop::sample::select(&b"pqrs"[..]), 0usize..=300).prop_map(|(b, n)| Val::Fill(b, n)),
+        3 => (prop::sample::select(&b"pqrs"[..]), 150usize..=300).prop_map(|(b, n)| Val::Fill(b, n)),
         1 => (prop::sample::select(&b"pqrs"[..]), 301usize..=310).prop_map(|(b, n)| Val::Fill(b, n)),
     ];
     ops(key, val, 0..=320)

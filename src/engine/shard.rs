@@ -406,8 +406,11 @@ impl Shard {
                 return Err(Error::new(ErrorKind::NotFound, "key not found"));
             }
             (Condition::Version(v), Some(i)) => {
-                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 { self.versions[&i] } else { 0 };
-                if current != v {
+                // An entry without a version was written since any `gets`
+                // (or never read with one): no version the caller holds can
+                // match it, 0 included.
+                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 { self.versions.get(&i) } else { None };
+                if current != Some(&v) {
                     return Err(Error::new(ErrorKind::CasMismatch, "the entry changed since its version was read"));
                 }
             }
