@@ -224,7 +224,7 @@ impl Shard {
         size_class(block.alloc_len()) as u64 + NODE_CHARGE + if flags != 0 { FLAGS_CHARGE } else { 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let nodes = &self.nodes;
         self.table.find(hash, |&i| nodes[i as usize].block().key() == key).copied()
@@ -232,7 +232,7 @@ impl Shard {
 
     /// The slab index of the live entry for `key`, removing it first if it
     /// has expired (lazy expiry).
-    #[inline]
+    #[inline(always)]
     fn lookup(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> Option<u32> {
         let i = self.find(hash, key)?;
         if self.nodes[i as usize].is_expired(clock) {
