@@ -690,3 +690,75 @@ impl Shard {
         assert_eq!(count, self.len);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expiry::ManualClock;
+
+    fn prepared(key: &[u8], len: usize) -> Prepared {
+        Prepared { block: Block::new(key, &vec![b'x'; len]).unwrap(), encoding: Encoding::Raw, raw_len: len }
+    }
+
+    fn hash(s: &Shard, key: &[u8]) -> u64 {
+        s.hash_key(key)
+    }
+
+    /// Random operations keep every invariant: table and slab agree, the
+    /// policy list holds exactly the live entries, charges add up to
+    /// `used`, and `used` never exceeds the budget.
+    #[test]
+    fn invariants_hold_under_random_operations() {
+        let clock = ManualClock::new(1);
+        let mut s = Shard::new(Default::default(), 8 * 1024, Some(40), 1);
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for step in 0..20_000 {
+            let key = format!("k{}", rnd(64));
+            let h = hash(&s, key.as_bytes());
+            match rnd(10) {
+                0..=3 => {
+                    let ttl = if rnd(3) == 0 { clock.now_ms() + 1 + rnd(50) } else { 0 };
+                    let flags = if rnd(5) == 0 { 9 } else { 0 };
+                    let _ = s.store(h, prepared(key.as_bytes(), rnd(400) as usize), ExpiryUpdate::At(ttl), flags, Condition::Always, &clock);
+                }
+                4 => {
+                    s.delete(h, key.as_bytes(), &clock);
+                }
+                5 => {
+                    let _ = s.read_block(h, key.as_bytes(), true, &clock);
+                }
+                6 => {
+                    let at = if rnd(2) == 0 { 0 } else { clock.now_ms() + rnd(100) };
+                    s.set_expiry(h, key.as_bytes(), at, &clock);
+                }
+                7 => {
+                    let _ = s.incr(h, key.as_bytes(), 1, 1 << 20, &clock);
+                }
+                8 => {
+                    clock.advance(rnd(20));
+                }
+                _ => {
+                    s.expire_due(&clock);
+                }
+            }
+            s.check_invariants();
+            assert!(s.len() <= 40, "step {step}");
+        }
+        // Stale wheel records stay bounded by what was scheduled and are
+        // all drained once time passes every expiry.
+        clock.advance(1_000);
+        s.expire_due(&clock);
+        clock.advance(1_000);
+        s.expire_due(&clock);
+        assert_eq!(s.wheel_len(), 0);
+        s.flush();
+        s.check_invariants();
+        assert_eq!(s.used(), 0);
+    }
+}
