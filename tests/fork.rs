@@ -73,15 +73,48 @@ fn wait_child(pid: libc::pid_t, limit: Duration) -> Result<i32, String> {
             return Err(format!("waitpid({pid}) failed: {}", std::io::Error::last_os_error()));
         }
         if start.elapsed() > limit {
+            let stacks = stacks_of(pid);
             // SAFETY: signalling and reaping our own child.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, &mut status, 0);
             }
-            return Err(format!("child {pid} hung for {limit:?} and was killed: lock held across fork?"));
+            return Err(format!("child {pid} hung for {limit:?} and was killed: lock held across fork?{stacks}"));
         }
         thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Best effort, for the failure message of a hung child: its threads'
+/// stacks from gdb, if gdb is installed (bounded: gdb itself is killed after
+/// 30 s). Empty if gdb is missing or fails.
+fn stacks_of(pid: libc::pid_t) -> String {
+    let spawned = std::process::Command::new("gdb")
+        .args(["-p", &pid.to_string(), "-batch", "-nx", "-ex", "thread apply all bt 25"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut gdb) = spawned else { return String::new() };
+    for _ in 0..30_000 {
+        if let Ok(Some(_)) = gdb.try_wait() {
+            let mut out = String::new();
+            if let Some(mut stdout) = gdb.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+            }
+            let frames: Vec<String> = out
+                .lines()
+                .filter(|l| l.starts_with('#') || l.starts_with("Thread "))
+                .take(80)
+                .map(|l| l.chars().take(160).collect())
+                .collect();
+            return format!("\n    child stacks (gdb):\n      {}", frames.join("\n      "));
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let _ = gdb.kill();
+    let _ = gdb.wait();
+    String::new()
 }
 
 /// Forks a child running `body`, waits for it, and records a failure (with
