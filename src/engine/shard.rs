@@ -143,6 +143,10 @@ pub(crate) enum ReadInto {
     TooSmall(usize),
 }
 
+fn oom() -> Error {
+    Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a shard's tables")
+}
+
 /// A shard of the cache. See the module docs.
 pub(crate) struct Shard {
     hasher: foldhash::fast::RandomState,
@@ -290,18 +294,39 @@ impl Shard {
         }
     }
 
+    /// Makes sure one more entry fits in the table and the slab without
+    /// allocating later: an allocation failure is an `OutOfMemory` error
+    /// (never an abort) and leaves the shard as it was.
+    fn reserve_one(&mut self) -> Result<()> {
+        let nodes = &self.nodes;
+        let hasher = &self.hasher;
+        self.table
+            .try_reserve(1, |&j| {
+                use std::hash::BuildHasher;
+                hasher.hash_one(nodes[j as usize].block().key())
+            })
+            .map_err(|_| oom())?;
+        if self.free == NIL {
+            if self.nodes.len() >= NIL as usize {
+                return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
+            }
+            // Grow by an eighth rather than doubling: a doubled slab could
+            // waste up to 24 bytes per entry, which would show up in every
+            // byte-per-entry figure; copying is amortised and rare.
+            if self.nodes.len() == self.nodes.capacity() {
+                let extra = (self.nodes.capacity() / 8).max(16);
+                self.nodes.try_reserve_exact(extra).map_err(|_| oom())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A free slab slot; `reserve_one` made room for it.
     fn alloc_slot(&mut self) -> u32 {
         if self.free != NIL {
             let i = self.free;
             self.free = self.nodes[i as usize].next;
             return i;
-        }
-        // Grow by an eighth rather than doubling: a doubled slab could waste
-        // up to 24 bytes per entry, which would show up in every byte-per-
-        // entry figure; copying is amortised and rare.
-        if self.nodes.len() == self.nodes.capacity() {
-            let extra = (self.nodes.capacity() / 8).max(16);
-            self.nodes.reserve_exact(extra);
         }
         self.nodes.push(Node { block: None, prev: NIL, next: NIL, word: 0 });
         (self.nodes.len() - 1) as u32
@@ -440,6 +465,7 @@ impl Shard {
                 i
             }
             None => {
+                self.reserve_one()?;
                 self.make_room(charge, true, NIL, clock);
                 let key_hash = hash;
                 let i = self.alloc_slot();
