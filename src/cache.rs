@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
@@ -38,10 +38,13 @@ struct Inner {
     fork_generation: AtomicU64,
 }
 
+/// The background thread and its stop signal. The signal uses std's
+/// futex-based primitives rather than parking_lot's, whose global wait
+/// queues a fork could copy mid-update.
 #[derive(Default)]
 struct Maintenance {
     thread: Option<JoinHandle<()>>,
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
 }
 
 /// A sharded, byte-bounded, thread-safe cache. Clones share the same cache.
@@ -143,11 +146,18 @@ impl Cache {
         self.inner.hasher.hash_one(key)
     }
 
+    /// Notices a fork since the last call (see `engine::fork`): every
+    /// public method passes here first.
     #[inline]
-    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+    fn check_fork(&self) {
         if fork::generation() != self.inner.fork_generation.load(Ordering::Relaxed) {
             self.inner.after_fork(&self.inner);
         }
+    }
+
+    #[inline]
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        self.check_fork();
         // Bits 32.. choose the shard; hashbrown uses the low bits for the
         // bucket and the top 7 for its tag, so the three stay independent.
         let i = ((hash >> 32) as usize) & ((1usize << self.inner.shard_bits) - 1);
@@ -366,6 +376,7 @@ impl Cache {
     /// whatever other threads write meanwhile; a key may be returned twice if
     /// it was deleted and re-added during the scan.
     pub fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<(u64, Vec<Vec<u8>>)> {
+        self.check_fork();
         let shard_count = self.inner.shards.len() as u64;
         let mut shard = cursor >> 32;
         let mut slot = cursor & 0xffff_ffff;
@@ -410,6 +421,7 @@ impl Cache {
 
     /// Removes every entry.
     pub fn flush(&self) {
+        self.check_fork();
         for s in self.inner.shards.iter() {
             s.0.lock().flush();
         }
@@ -417,6 +429,7 @@ impl Cache {
 
     /// Entries stored now (expired entries not yet reclaimed included).
     pub fn len(&self) -> u64 {
+        self.check_fork();
         self.inner.shards.iter().map(|s| s.0.lock().len()).sum()
     }
 
@@ -427,6 +440,7 @@ impl Cache {
 
     /// A snapshot of the counters and sizes.
     pub fn stats(&self) -> Stats {
+        self.check_fork();
         let mut st = Stats {
             max_bytes: self.inner.resolved.shard_budget * self.inner.shards.len() as u64,
             shards: self.inner.shards.len() as u64,
@@ -450,12 +464,14 @@ impl Cache {
     /// how many entries expired. The background thread does the same every
     /// `maintenance_ms`.
     pub fn run_maintenance(&self) -> usize {
+        self.check_fork();
         self.inner.maintain(false)
     }
 
     /// Stops the background thread. Further calls still work (the cache
     /// lives until its last clone is dropped) but nothing expires actively.
     pub fn close(&self) {
+        self.check_fork();
         self.inner.stop_maintenance();
     }
 }
@@ -488,17 +504,17 @@ impl Inner {
             return;
         }
         let mut m = self.maintenance.lock();
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         m.stop = stop.clone();
         let weak = Arc::downgrade(this);
         let spawned = std::thread::Builder::new().name("nycache-maint".into()).spawn(move || {
             let (lock, cv) = &*stop;
             loop {
                 {
-                    let mut stopped = lock.lock();
-                    if !*stopped {
-                        cv.wait_for(&mut stopped, Duration::from_millis(period));
-                    }
+                    let stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let (stopped, _) = cv
+                        .wait_timeout_while(stopped, Duration::from_millis(period), |stopped| !*stopped)
+                        .unwrap_or_else(|e| e.into_inner());
                     if *stopped {
                         return;
                     }
@@ -517,14 +533,18 @@ impl Inner {
             let mut m = self.maintenance.lock();
             (m.thread.take(), m.stop.clone())
         };
-        *stop.0.lock() = true;
+        *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
         stop.1.notify_all();
-        if let Some(t) = thread {
-            // The thread may be the one dropping the last handle; it can't
-            // join itself.
-            if t.thread().id() != std::thread::current().id() {
-                let _ = t.join();
-            }
+        let Some(t) = thread else { return };
+        if self.fork_generation.load(Ordering::Relaxed) != fork::generation() {
+            // We are in a fork child that has not noticed the fork yet: the
+            // handle names the parent's thread, which does not exist here
+            // and must not be joined.
+            std::mem::forget(t);
+        } else if t.thread().id() != std::thread::current().id() {
+            // (The thread may be the one dropping the last handle; it can't
+            // join itself.)
+            let _ = t.join();
         }
     }
 

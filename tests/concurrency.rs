@@ -803,6 +803,9 @@ fn scan_returns_every_stable_key_under_churn() {
 // 5. Whole-cache calls racing writes: no deadlock, sane results
 // ---------------------------------------------------------------------------
 
+/// One round of a whole-cache caller: (cache, round number).
+type AuxFn = Box<dyn Fn(&Cache, u64) + Send>;
+
 #[test]
 fn flush_stats_len_keys_race_writes_without_deadlock() {
     const WRITERS: u64 = 3;
@@ -849,7 +852,7 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
             })
             .collect();
         let mut aux = Vec::new();
-        let spawn_aux = |aux: &mut Vec<JoinHandle<()>>, f: Box<dyn Fn(&Cache, u64) + Send>| {
+        let spawn_aux = |aux: &mut Vec<JoinHandle<()>>, f: AuxFn| {
             let (cache, stop) = (cache.clone(), stop.clone());
             aux.push(thread::spawn(move || {
                 // At least AUX_MIN rounds (so the whole-cache calls really

@@ -432,7 +432,7 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
             }
             cache.flush();
             let st = cache.stats();
-            if cache.len() != 0 || st.entries != 0 || st.used_bytes != 0 {
+            if !cache.is_empty() || st.entries != 0 || st.used_bytes != 0 {
                 return 43;
             }
             if cache.set(b"after", b"flush", None).is_err() || cache.get(b"after").ok().flatten().is_none() {
