@@ -407,6 +407,11 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
         let child_cache = cache.clone();
         run_child(failures, &format!("repeated fork {round}"), CHILD_LIMIT, &codes, move || {
             let cache = child_cache;
+            // The child's fresh maintenance thread starts on this first call
+            // and may expire entries already due; the clock is frozen here
+            // (the ticker thread did not survive the fork), so one explicit
+            // pass leaves nothing that can expire between the two reads.
+            cache.run_maintenance();
             let st = cache.stats();
             if st.entries != cache.len() {
                 return 40;
