@@ -17,7 +17,7 @@ use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
 use crate::engine::block::{Block, Value};
 use crate::engine::fork::{self, ForkLocks};
-use crate::engine::shard::{Condition, ExpiryUpdate, MAX_EXPIRY, Prepared, ReadInto, Shard};
+use crate::engine::shard::{Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
 use crate::stats::Stats;
@@ -30,7 +30,7 @@ struct PaddedShard(Mutex<Shard>);
 struct Inner {
     shards: Box<[PaddedShard]>,
     shard_bits: u32,
-    hasher: foldhash::fast::RandomState,
+    hasher: KeyHasher,
     clock: Arc<dyn Clock>,
     config: Config,
     resolved: Resolved,
@@ -97,7 +97,7 @@ impl Cache {
         config.validate()?;
         let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
         let resolved = config.resolve(parallelism)?;
-        let hasher = foldhash::fast::RandomState::default();
+        let hasher = random_key_hasher();
         let now = clock.now_ms();
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
             .map(|_| {

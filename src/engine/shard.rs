@@ -143,13 +143,26 @@ pub(crate) enum ReadInto {
     TooSmall(usize),
 }
 
+/// The keyed hash of a cache: foldhash (fast on short keys) with a 64-bit
+/// per-cache seed drawn from std's `RandomState`, whose keys come from the
+/// operating system's random source. Keys crafted to collide in one cache
+/// (one bucket, one shard) do not collide in another process or cache.
+pub(crate) type KeyHasher = foldhash::fast::SeedableRandomState;
+
+/// A fresh, unpredictable per-cache hasher.
+pub(crate) fn random_key_hasher() -> KeyHasher {
+    use std::hash::BuildHasher;
+    let seed = std::collections::hash_map::RandomState::new().hash_one(0x6e79_6361_6368_6521u64);
+    foldhash::fast::SeedableRandomState::with_seed(seed, foldhash::SharedSeed::global_random())
+}
+
 fn oom() -> Error {
     Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a shard's tables")
 }
 
 /// A shard of the cache. See the module docs.
 pub(crate) struct Shard {
-    hasher: foldhash::fast::RandomState,
+    hasher: KeyHasher,
     table: HashTable<u32>,
     nodes: Vec<Node>,
     free: u32,
@@ -168,7 +181,7 @@ pub(crate) struct Shard {
 impl Shard {
     /// An empty shard with its own byte budget and entry bound.
     pub(crate) fn new(
-        hasher: foldhash::fast::RandomState,
+        hasher: KeyHasher,
         budget: u64,
         max_entries: Option<u64>,
         now_ms: u64,
@@ -730,13 +743,21 @@ mod tests {
         s.hash_key(key)
     }
 
+    #[test]
+    fn every_cache_gets_its_own_hash_seed() {
+        use std::hash::BuildHasher;
+        let (a, b) = (random_key_hasher(), random_key_hasher());
+        let same = (0..64u32).filter(|i| a.hash_one(i.to_le_bytes()) == b.hash_one(i.to_le_bytes())).count();
+        assert_eq!(same, 0, "two caches must not share a hash function");
+    }
+
     /// Random operations keep every invariant: table and slab agree, the
     /// policy list holds exactly the live entries, charges add up to
     /// `used`, and `used` never exceeds the budget.
     #[test]
     fn invariants_hold_under_random_operations() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(Default::default(), 8 * 1024, Some(40), 1);
+        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), 1);
         let mut x = 0x1234_5678_9abc_def0u64;
         let mut rnd = move |n: u64| {
             x ^= x << 13;
