@@ -30,7 +30,9 @@ fn main() -> nycache::Result<()> {
 
     cache.set_many(&[(&b"a"[..], &b"1"[..]), (b"b", b"2")], None)?;
     let got = cache.get_many(&[&b"a"[..], b"b", b"missing"])?;
-    println!("get_many: {:?}", got.iter().map(|v| v.as_ref().map(|v| v.to_vec())).collect::<Vec<_>>());
+    let shown: Vec<String> =
+        got.iter().map(|v| v.as_ref().map_or("(missing)".into(), |v| String::from_utf8_lossy(v).into_owned())).collect();
+    println!("get_many(a, b, missing) = {shown:?}");
 
     let err = cache.add(b"greeting", b"again", None).unwrap_err();
     println!("add on an existing key: {err}");
