@@ -1,7 +1,7 @@
 //! Time and active expiry: the [`Clock`] TTLs are measured on, and the
 //! [`TimerWheel`] each shard uses to find expired entries without scanning.
 //!
-//! The wheel stores bare `u32` slab ids, never expiry times: the entry itself
+//! The wheel stores bare [`TimerId`]s, never expiry times: the entry itself
 //! holds its real expiry, so a TTL change costs nothing here. The price is
 //! that the wheel may hand an id back early (or twice), and the caller's
 //! callback answers with the truth ([`Fired`]).
@@ -101,6 +101,11 @@ const LEVELS: usize = 6;
 /// Bits of time the levels span together: 2^36 ms, about 2.2 years.
 const SPAN_BITS: u32 = SLOT_BITS * LEVELS as u32;
 
+/// What the wheel holds for an entry: the shard packs the entry's slab slot
+/// and a per-slot tag into it, so a record left behind by an entry that has
+/// gone can be recognised and dropped.
+pub type TimerId = u64;
+
 /// The callback's answer for an id that [`TimerWheel::advance`] handed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fired {
@@ -114,7 +119,7 @@ pub enum Fired {
     Reschedule(u64),
 }
 
-/// Hierarchical, lazy timer wheel over `u32` ids: a shard's index of entries
+/// Hierarchical, lazy timer wheel over [`TimerId`]s: a shard's index of entries
 /// with a TTL, so expired ones are found without scanning the shard.
 ///
 /// Six levels of 64 slots (1 ms, 64 ms, 4.1 s, 4.4 min, 4.7 h, 12.4 days wide)
@@ -133,16 +138,16 @@ pub struct TimerWheel {
     /// Current time: every held id is due strictly after it.
     now: u64,
     /// `LEVELS * SLOTS` buckets, level-major.
-    buckets: Box<[Vec<u32>]>,
+    buckets: Box<[Vec<TimerId>]>,
     /// Per level, bit `s` set when bucket `s` may be non-empty.
     occupied: [u64; LEVELS],
     /// Ids due 2^36 ms or more beyond the current rotation of the top level.
-    overflow: Vec<u32>,
+    overflow: Vec<TimerId>,
     /// Ids held, stale and duplicate ones included.
     len: usize,
     /// Reschedules gathered during an advance, placed once time has moved
     /// (kept here to reuse its allocation across advances).
-    pending: Vec<(u32, u64)>,
+    pending: Vec<(TimerId, u64)>,
 }
 
 impl fmt::Debug for TimerWheel {
@@ -174,7 +179,7 @@ impl TimerWheel {
     /// first advance whose now >= `expires_at_ms`. A time not later than the
     /// wheel's now fires at the very next advance. Scheduling an id again
     /// adds a second entry; nothing is deduplicated.
-    pub fn schedule(&mut self, id: u32, expires_at_ms: u64) {
+    pub fn schedule(&mut self, id: TimerId, expires_at_ms: u64) {
         self.place(id, expires_at_ms);
     }
 
@@ -187,7 +192,7 @@ impl TimerWheel {
     ///
     /// If `on_due` panics, the wheel keeps its old time and only the id
     /// being handed over is lost; the rest fire on a later advance.
-    pub fn advance(&mut self, now_ms: u64, mut on_due: impl FnMut(u32) -> Fired) -> usize {
+    pub fn advance(&mut self, now_ms: u64, mut on_due: impl FnMut(TimerId) -> Fired) -> usize {
         let then = self.now;
         if now_ms <= then {
             return 0;
@@ -249,21 +254,48 @@ impl TimerWheel {
         self.len == 0
     }
 
-    /// Drops every id but keeps the time (and the buckets' capacity, since a
-    /// cleared shard usually fills up again).
+    /// Drops every id and releases the buckets' memory, keeping the time.
     pub fn clear(&mut self) {
         for level in 0..LEVELS {
             let mut bits = self.occupied[level];
             while bits != 0 {
                 let slot = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                self.buckets[level * SLOTS + slot].clear();
+                self.buckets[level * SLOTS + slot] = Vec::new();
             }
         }
         self.occupied = [0; LEVELS];
-        self.overflow.clear();
-        self.pending.clear();
+        self.overflow = Vec::new();
+        self.pending = Vec::new();
         self.len = 0;
+    }
+
+    /// Keeps only the ids for which `keep` answers true, releasing the
+    /// memory of the rest. O(ids held): the caller runs it rarely (when stale
+    /// records outnumber live ones), so its cost is amortised over the
+    /// schedules that made them.
+    pub fn retain(&mut self, mut keep: impl FnMut(TimerId) -> bool) {
+        let mut len = 0;
+        for level in 0..LEVELS {
+            let mut bits = self.occupied[level];
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let bucket = &mut self.buckets[level * SLOTS + slot];
+                bucket.retain(|&id| keep(id));
+                if bucket.is_empty() {
+                    *bucket = Vec::new();
+                    self.occupied[level] &= !(1 << slot);
+                } else {
+                    bucket.shrink_to_fit();
+                }
+                len += bucket.len();
+            }
+        }
+        self.overflow.retain(|&id| keep(id));
+        self.overflow.shrink_to_fit();
+        len += self.overflow.len();
+        self.len = len;
     }
 
     /// The wheel's current time: the last `now_ms` it advanced to.
@@ -284,7 +316,7 @@ impl TimerWheel {
 
     /// Puts `id` in the bucket whose start is <= `at`, clamping `at` to
     /// now + 1 so the slot is strictly ahead of the current position.
-    fn place(&mut self, id: u32, at: u64) {
+    fn place(&mut self, id: TimerId, at: u64) {
         let at = at.max(self.now.saturating_add(1));
         let diff = self.now ^ at;
         if diff >> SPAN_BITS != 0 {
@@ -305,10 +337,10 @@ impl TimerWheel {
 /// `pending` (placed once the advance has moved time, which clamps them). Pops one at a time so that a panic leaves the
 /// unvisited ids in place. Returns the number of callbacks.
 fn fire(
-    bucket: &mut Vec<u32>,
+    bucket: &mut Vec<TimerId>,
     len: &mut usize,
-    pending: &mut Vec<(u32, u64)>,
-    on_due: &mut impl FnMut(u32) -> Fired,
+    pending: &mut Vec<(TimerId, u64)>,
+    on_due: &mut impl FnMut(TimerId) -> Fired,
 ) -> usize {
     let mut calls = 0;
     while let Some(id) = bucket.pop() {
@@ -356,9 +388,9 @@ mod tests {
 
     /// The caller's side: real expiries, checked on every callback.
     struct Model {
-        live: BTreeMap<u32, u64>,
+        live: BTreeMap<u64, u64>,
         /// (id, expiry, now at drop)
-        dropped: Vec<(u32, u64, u64)>,
+        dropped: Vec<(u64, u64, u64)>,
     }
 
     impl Model {
@@ -393,6 +425,24 @@ mod tests {
     }
 
     #[test]
+    fn retain_drops_rejected_ids_and_keeps_the_rest_due() {
+        let mut w = TimerWheel::new(1);
+        for id in 0..1000u64 {
+            w.schedule(id, 1 + id * 997 % 100_000_000);
+        }
+        w.retain(|id| id % 3 == 0);
+        assert_eq!(w.len(), 334);
+        let mut seen = Vec::new();
+        w.advance(200_000_000, |id| {
+            seen.push(id);
+            Fired::Drop
+        });
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).filter(|id| id % 3 == 0).collect::<Vec<_>>());
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn random_model_never_late() {
         for seed in [1u64, 0x9e37_79b9_7f4a_7c15, 42, 7_777_777] {
             let mut rng = Rng(seed);
@@ -402,7 +452,7 @@ mod tests {
             let mut now = start;
             for _ in 0..2_000 {
                 for _ in 0..rng.below(20) {
-                    let id = rng.below(3_000) as u32;
+                    let id = rng.below(3_000) as u64;
                     let exp = now + rng.delay() - 32; // some already due
                     match rng.below(4) {
                         // Shorter or new expiry: the caller must schedule.
@@ -493,7 +543,7 @@ mod tests {
         let mut rng = Rng(99);
         let mut wheel = TimerWheel::new(1);
         let mut model = Model::new();
-        let n = 2_000u32;
+        let n = 2_000u64;
         for id in 0..n {
             let exp = 1 + rng.delay();
             model.live.insert(id, exp);
@@ -516,7 +566,7 @@ mod tests {
         let start = 777_777;
         let mut wheel = TimerWheel::new(start);
         let mut model = Model::new();
-        let n = 10_000u32;
+        let n = 10_000u64;
         for id in 0..n {
             let exp = start + 1 + rng.below(10 * DAY);
             model.live.insert(id, exp);

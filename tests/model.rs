@@ -29,6 +29,8 @@ const BLOCK_HEADER: usize = 12;
 const VERSION_CHARGE: u64 = 16;
 /// Charge of an entry's non-zero client flags.
 const FLAGS_CHARGE: u64 = 16;
+/// Charged while an entry has a TTL (its timer-wheel record).
+const TIMER_CHARGE: u64 = 16;
 
 /// jemalloc's size classes, written out independently of the engine: 8, then
 /// multiples of 16 up to 128, then four evenly spaced classes per doubling.
@@ -228,6 +230,17 @@ impl Model {
             + NODE_CHARGE
             + if e.ver.is_some() { VERSION_CHARGE } else { 0 }
             + if e.flags != 0 { FLAGS_CHARGE } else { 0 }
+            + if e.exp != 0 { TIMER_CHARGE } else { 0 }
+    }
+
+    /// A live entry's TTL changes: its timer charge follows, and room is
+    /// made by plain LRU order (the entry itself may go).
+    fn set_exp(&mut self, i: usize, at: u64) {
+        let before = Self::charge(&self.entries[i]);
+        self.entries[i].exp = at;
+        let after = Self::charge(&self.entries[i]);
+        self.used = self.used - before + after;
+        self.make_room(0, false, None);
     }
 
     fn expired(&self, e: &Entry) -> bool {
@@ -283,9 +296,10 @@ impl Model {
     }
 
     fn store(&mut self, key: &[u8], val: Vec<u8>, exp: Exp, flags: u32, cond: Cond) -> R<()> {
-        let charge = size_class(BLOCK_HEADER + key.len() + val.len())
+        let base = size_class(BLOCK_HEADER + key.len() + val.len())
             + NODE_CHARGE
             + if flags != 0 { FLAGS_CHARGE } else { 0 };
+        let charge = base + if matches!(exp, Exp::At(at) if at != 0) { TIMER_CHARGE } else { 0 };
         if charge > self.budget {
             return Err(ErrorKind::TooLarge);
         }
@@ -296,12 +310,29 @@ impl Model {
             (Cond::Version(v), Some(i)) if self.entries[i].ver != Some(v) => return Err(ErrorKind::CasMismatch),
             _ => {}
         }
+        if let Exp::At(at) = exp
+            && at != 0
+            && at <= self.now
+        {
+            // Already expired: nothing stored, any old value goes.
+            match existing {
+                Some(i) => self.remove_at(i, Why::Lazy),
+                None => self.c.expired_lazy += 1,
+            }
+            self.c.sets += 1;
+            return Ok(());
+        }
         match existing {
             Some(i) => {
                 // Old charge released, version and flags dropped, moved to
                 // the front, then room made for the new charge.
                 let old = Self::charge(&self.entries[i]);
                 self.used -= old;
+                let new_exp = match exp {
+                    Exp::At(at) => at,
+                    Exp::Keep => self.entries[i].exp,
+                };
+                let charge = base + if new_exp != 0 { TIMER_CHARGE } else { 0 };
                 self.entries[i].ver = None;
                 self.entries[i].flags = 0;
                 self.move_to_front(i);
@@ -309,9 +340,7 @@ impl Model {
                 let e = &mut self.entries[0];
                 e.val = val;
                 e.flags = flags;
-                if let Exp::At(at) = exp {
-                    e.exp = at;
-                }
+                e.exp = new_exp;
                 self.used += charge;
             }
             None => {
@@ -406,7 +435,7 @@ impl Model {
         if at != 0 && at <= self.now {
             self.remove_at(i, Why::Lazy);
         } else {
-            self.entries[i].exp = at;
+            self.set_exp(i, at);
         }
         Ok(true)
     }
@@ -415,7 +444,7 @@ impl Model {
         self.check_key(key)?;
         Ok(match self.lookup(key) {
             Some(i) if self.entries[i].exp != 0 => {
-                self.entries[i].exp = 0;
+                self.set_exp(i, 0);
                 true
             }
             _ => false,

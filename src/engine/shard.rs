@@ -24,7 +24,7 @@ use super::block::Block;
 use super::size_class::size_class;
 use crate::codec::{self, Encoding};
 use crate::error::{Error, ErrorKind, Result};
-use crate::expiry::{Clock, Fired, TimerWheel};
+use crate::expiry::{Clock, Fired, TimerId, TimerWheel};
 use crate::policy::list::{Linked, NIL};
 use crate::policy::lru::Lru;
 use crate::stats::Counters;
@@ -35,6 +35,10 @@ pub const NODE_CHARGE: u64 = 32;
 pub const VERSION_CHARGE: u64 = 16;
 /// Bytes charged for an entry's slot in the client-flags side table.
 pub const FLAGS_CHARGE: u64 = 16;
+/// Bytes charged for an entry with a TTL: its 8-byte timer-wheel record
+/// plus room for the stale records the wheel may hold (at most one more per
+/// expiring entry, see `compact_wheel`).
+pub const TIMER_CHARGE: u64 = 16;
 
 const EXPIRY_BITS: u32 = 44;
 const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
@@ -43,6 +47,13 @@ pub(crate) const MAX_EXPIRY: u64 = EXPIRY_MASK;
 const ENCODING_SHIFT: u32 = 44;
 const HAS_VERSION: u64 = 1 << 48;
 const HAS_FLAGS: u64 = 1 << 49;
+// Bits 50..54 are free for the eviction policies.
+/// A per-slot tag, bumped whenever the slot's timer record is replaced or
+/// its entry leaves, so the wheel's older records for the slot are stale.
+const TAG_SHIFT: u32 = 54;
+const TAG_MASK: u64 = 0x3ff << TAG_SHIFT;
+/// Wheel records beyond the expiring entries (per shard) before a compaction.
+const WHEEL_SLACK: usize = 1024;
 
 /// One slot of the slab. A free slot has no block and links the free list
 /// through `next`.
@@ -50,7 +61,8 @@ pub(crate) struct Node {
     block: Option<Block>,
     prev: u32,
     next: u32,
-    /// expiry (44 bits, 0 = none) | encoding (4 bits) | HAS_VERSION | HAS_FLAGS
+    /// expiry (44 bits, 0 = none) | encoding (4 bits) | HAS_VERSION |
+    /// HAS_FLAGS | 4 policy bits | timer tag (10 bits)
     word: u64,
 }
 
@@ -66,6 +78,15 @@ impl Node {
     #[inline]
     fn encoding(&self) -> Encoding {
         Encoding::from_bits(((self.word >> ENCODING_SHIFT) & 0xf) as u8)
+    }
+    #[inline]
+    fn tag(&self) -> u64 {
+        (self.word & TAG_MASK) >> TAG_SHIFT
+    }
+    #[inline]
+    fn bump_tag(&mut self) {
+        let tag = (self.tag() + 1) & (TAG_MASK >> TAG_SHIFT);
+        self.word = (self.word & !TAG_MASK) | (tag << TAG_SHIFT);
     }
     #[inline]
     fn block(&self) -> &Block {
@@ -156,6 +177,21 @@ pub(crate) fn random_key_hasher() -> KeyHasher {
     foldhash::fast::SeedableRandomState::with_seed(seed, foldhash::SharedSeed::global_random())
 }
 
+/// The wheel id of slot `i`'s record with tag `tag`.
+#[inline]
+fn timer_id(i: u32, tag: u64) -> TimerId {
+    (tag << 32) | i as u64
+}
+
+/// The slot and current expiry named by a wheel record, or `None` if the
+/// record is stale (the slot is empty or its tag moved on).
+#[inline]
+fn current_record(nodes: &[Node], id: TimerId) -> Option<(u32, u64)> {
+    let i = id as u32;
+    let node = nodes.get(i as usize)?;
+    (node.block.is_some() && node.tag() == id >> 32).then(|| (i, node.expires_at()))
+}
+
 fn oom() -> Error {
     Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a shard's tables")
 }
@@ -172,6 +208,8 @@ pub(crate) struct Shard {
     versions: HashMap<u32, u64, foldhash::fast::RandomState>,
     flags: HashMap<u32, u32, foldhash::fast::RandomState>,
     next_version: u64,
+    /// Live entries with a TTL (each has exactly one current wheel record).
+    expiring: usize,
     used: u64,
     budget: u64,
     max_entries: u64,
@@ -197,6 +235,7 @@ impl Shard {
             versions: HashMap::with_hasher(Default::default()),
             flags: HashMap::with_hasher(Default::default()),
             next_version: 1,
+            expiring: 0,
             used: 0,
             budget,
             max_entries: max_entries.unwrap_or(u64::MAX),
@@ -233,12 +272,18 @@ impl Shard {
         if node.word & HAS_FLAGS != 0 {
             c += FLAGS_CHARGE;
         }
+        if node.expires_at() != 0 {
+            c += TIMER_CHARGE;
+        }
         c
     }
 
-    /// What an entry with this block and flags will be charged.
-    pub(crate) fn charge_for(block: &Block, flags: u32) -> u64 {
-        size_class(block.alloc_len()) as u64 + NODE_CHARGE + if flags != 0 { FLAGS_CHARGE } else { 0 }
+    /// What an entry with this block, flags and expiry will be charged.
+    pub(crate) fn charge_for(block: &Block, flags: u32, expires: bool) -> u64 {
+        size_class(block.alloc_len()) as u64
+            + NODE_CHARGE
+            + if flags != 0 { FLAGS_CHARGE } else { 0 }
+            + if expires { TIMER_CHARGE } else { 0 }
     }
 
     #[inline(always)]
@@ -280,8 +325,14 @@ impl Shard {
             let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
             self.counters.compressed_bytes_saved -= saved as u64;
         }
+        if node.expires_at() != 0 {
+            self.expiring -= 1;
+        }
         node.block = None;
-        node.word = 0;
+        // Only the tag survives the slot's reuse, bumped: this entry's wheel
+        // record is stale from now on.
+        node.word &= TAG_MASK;
+        node.bump_tag();
         node.prev = NIL;
         node.next = self.free;
         self.free = i;
@@ -345,14 +396,50 @@ impl Shard {
         (self.nodes.len() - 1) as u32
     }
 
+    /// Keeps the wheel in step with a live entry's expiry going from `old`
+    /// to `new` (0 = none). Invariant: an entry with an expiry has exactly
+    /// one current record (its slot and tag) in the wheel, due no later than
+    /// the expiry. A later expiry keeps the record (it fires early and
+    /// reschedules); an earlier one replaces it, the old one going stale.
     fn schedule_expiry(&mut self, i: u32, old: u64, new: u64) {
-        // The wheel keeps at least one record per expiring entry that fires
-        // no later than its expiry; a later expiry is handled when that
-        // record fires (it reschedules), so only an earlier one needs a new
-        // record.
         if new != 0 && (old == 0 || new < old) {
-            self.wheel.schedule(i, new);
+            let node = &mut self.nodes[i as usize];
+            node.bump_tag();
+            self.wheel.schedule(timer_id(i, node.tag()), new);
+            if self.wheel.len() > 2 * self.expiring + WHEEL_SLACK {
+                self.compact_wheel();
+            }
         }
+    }
+
+    /// Drops the wheel's stale records (slots emptied, reused or given a new
+    /// record since). Runs only when they outnumber the live ones, so its
+    /// O(records) cost is amortised over the schedules that made them, and
+    /// the wheel never holds more than `2 * expiring + WHEEL_SLACK` records
+    /// after a schedule.
+    fn compact_wheel(&mut self) {
+        let nodes = &self.nodes;
+        self.wheel.retain(|id| current_record(nodes, id).is_some());
+    }
+
+    /// Sets a live entry's expiry, keeping its charge, the count of expiring
+    /// entries and the wheel in step.
+    fn change_expiry(&mut self, i: u32, at: u64) {
+        let node = &mut self.nodes[i as usize];
+        let old = node.expires_at();
+        node.set_expires_at(at);
+        match (old != 0, at != 0) {
+            (false, true) => {
+                self.expiring += 1;
+                self.used += TIMER_CHARGE;
+            }
+            (true, false) => {
+                self.expiring -= 1;
+                self.used -= TIMER_CHARGE;
+            }
+            _ => {}
+        }
+        self.schedule_expiry(i, old, at);
     }
 
     /// Reads the value into `buf` (a copy, decompressed if needed).
@@ -430,7 +517,7 @@ impl Shard {
         cond: Condition,
         clock: &dyn Clock,
     ) -> Result<()> {
-        let charge = Self::charge_for(&value.block, flags);
+        let charge = Self::charge_for(&value.block, flags, matches!(expiry, ExpiryUpdate::At(at) if at != 0));
         if charge > self.budget {
             return Err(Error::with_message(
                 ErrorKind::TooLarge,
@@ -454,53 +541,60 @@ impl Shard {
             }
             _ => {}
         }
+        if let ExpiryUpdate::At(at) = expiry
+            && at != 0
+            && at <= clock.now_ms()
+        {
+            // Already expired (a zero TTL): the write succeeds and leaves no
+            // value, as if it expired at once; nothing is evicted for it.
+            match existing {
+                Some(i) => self.remove(i, Removal::ExpiredLazy),
+                None => self.counters.expired_lazy += 1,
+            }
+            self.counters.sets += 1;
+            return Ok(());
+        }
         let saved = match value.encoding {
             Encoding::Raw => 0,
             _ => (value.raw_len - value.block.value().len()) as u64,
         };
-        let i = match existing {
+        match existing {
             Some(i) => {
                 // Overwrite in place: the slot (and so a scan cursor's view of
                 // the key) stays; the old block is released, or kept alive by
                 // any Value handle that still shares it.
                 let old_expiry = self.nodes[i as usize].expires_at();
-                let keep_expiry = if expiry == ExpiryUpdate::Keep { old_expiry } else { 0 };
-                self.remove_payload(i);
-                self.policy.on_access(&mut self.nodes, i);
-                self.make_room(charge, false, i, clock);
-                self.install(i, value, flags);
                 let new_expiry = match expiry {
                     ExpiryUpdate::At(at) => at,
-                    ExpiryUpdate::Keep => keep_expiry,
+                    ExpiryUpdate::Keep => old_expiry,
                 };
-                self.nodes[i as usize].set_expires_at(new_expiry);
+                self.remove_payload(i);
+                self.policy.on_access(&mut self.nodes, i);
+                let charge = Self::charge_for(&value.block, flags, new_expiry != 0);
+                self.make_room(charge, false, i, clock);
+                self.install(i, value, flags, new_expiry);
                 self.schedule_expiry(i, old_expiry, new_expiry);
-                i
             }
             None => {
-                self.reserve_one()?;
-                self.make_room(charge, true, NIL, clock);
-                let key_hash = hash;
-                let i = self.alloc_slot();
-                self.install(i, value, flags);
                 let at = match expiry {
                     ExpiryUpdate::At(at) => at,
                     ExpiryUpdate::Keep => 0,
                 };
-                self.nodes[i as usize].set_expires_at(at);
+                self.reserve_one()?;
+                self.make_room(charge, true, NIL, clock);
+                let i = self.alloc_slot();
+                self.install(i, value, flags, at);
                 let nodes = &self.nodes;
                 let hasher = &self.hasher;
-                self.table.insert_unique(key_hash, i, |&j| {
+                self.table.insert_unique(hash, i, |&j| {
                     use std::hash::BuildHasher;
                     hasher.hash_one(nodes[j as usize].block().key())
                 });
                 self.policy.on_insert(&mut self.nodes, i);
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
-                i
             }
-        };
-        let _ = i;
+        }
         self.counters.compressed_bytes_saved += saved;
         self.counters.sets += 1;
         Ok(())
@@ -521,13 +615,22 @@ impl Shard {
         if node.word & HAS_FLAGS != 0 {
             self.flags.remove(&i);
         }
-        node.word &= EXPIRY_MASK;
+        if node.expires_at() != 0 {
+            self.expiring -= 1;
+        }
+        // The tag stays: the slot's wheel record remains current for the
+        // overwrite (see `schedule_expiry`).
+        node.word &= TAG_MASK;
     }
 
-    fn install(&mut self, i: u32, value: Prepared, flags: u32) {
+    /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it.
+    fn install(&mut self, i: u32, value: Prepared, flags: u32, expires_at: u64) {
         let node = &mut self.nodes[i as usize];
-        let expiry = node.expires_at();
-        node.word = expiry | ((value.encoding as u64) << ENCODING_SHIFT);
+        node.word = (node.word & TAG_MASK) | ((value.encoding as u64) << ENCODING_SHIFT);
+        node.set_expires_at(expires_at);
+        if expires_at != 0 {
+            self.expiring += 1;
+        }
         if flags != 0 {
             node.word |= HAS_FLAGS;
             self.flags.insert(i, flags);
@@ -571,9 +674,10 @@ impl Shard {
             self.remove(i, Removal::ExpiredLazy);
             return true;
         }
-        let old = self.nodes[i as usize].expires_at();
-        self.nodes[i as usize].set_expires_at(at);
-        self.schedule_expiry(i, old, at);
+        self.change_expiry(i, at);
+        // A TTL added to an entry charges its timer record: make room by
+        // plain LRU order (which may pick this very entry).
+        self.make_room(0, false, NIL, clock);
         true
     }
 
@@ -662,6 +766,7 @@ impl Shard {
         self.free = NIL;
         self.len = 0;
         self.used = 0;
+        self.expiring = 0;
         self.policy.clear();
         self.wheel.clear();
         self.versions = HashMap::with_hasher(Default::default());
@@ -675,23 +780,18 @@ impl Shard {
         let now = clock.now_ms();
         let mut due = Vec::new();
         let nodes = &self.nodes;
-        self.wheel.advance(now, |i| {
-            let Some(node) = nodes.get(i as usize) else { return Fired::Drop };
-            if node.block.is_none() {
-                return Fired::Drop;
+        self.wheel.advance(now, |id| match current_record(nodes, id) {
+            // Stale: the entry left, or got a newer record.
+            None => Fired::Drop,
+            Some((_, 0)) => Fired::Drop,
+            Some((i, at)) if at <= now => {
+                due.push(i);
+                Fired::Drop
             }
-            match node.expires_at() {
-                0 => Fired::Drop,
-                at if at <= now => {
-                    due.push(i);
-                    Fired::Drop
-                }
-                at => Fired::Reschedule(at),
-            }
+            Some((_, at)) => Fired::Reschedule(at),
         });
         let mut removed = 0;
         for i in due {
-            // A duplicate record may name the same slot twice.
             let node = &self.nodes[i as usize];
             if node.block.is_some() && node.expires_at() != 0 && node.expires_at() <= now {
                 self.remove(i, Removal::ExpiredActive);
@@ -715,6 +815,11 @@ impl Shard {
             }
         }
         assert_eq!(live, self.len);
+        let expiring = self.nodes.iter().filter(|n| n.block.is_some() && n.expires_at() != 0).count();
+        assert_eq!(expiring, self.expiring);
+        // Every expiring entry has its current record in the wheel, and
+        // stale records stay bounded.
+        assert!(self.wheel.len() <= 2 * self.expiring + WHEEL_SLACK + 1, "wheel {} for {}", self.wheel.len(), self.expiring);
         assert_eq!(self.table.len() as u64, self.len);
         assert_eq!(charged, self.used);
         assert!(self.used <= self.budget, "used {} > budget {}", self.used, self.budget);
@@ -741,6 +846,33 @@ mod tests {
 
     fn hash(s: &Shard, key: &[u8]) -> u64 {
         s.hash_key(key)
+    }
+
+    /// Churn of expiring entries through reused slots must not pile up
+    /// timer records (each removal leaves a stale one behind).
+    #[test]
+    fn wheel_records_stay_bounded_under_churn() {
+        let clock = ManualClock::new(1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), 1);
+        for round in 0..50_000u64 {
+            let key = format!("k{}", round % 300);
+            let h = hash(&s, key.as_bytes());
+            s.delete(h, key.as_bytes(), &clock);
+            let at = clock.now_ms() + 60_000;
+            s.store(h, prepared(key.as_bytes(), 10), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
+            if round % 7 == 0 {
+                // Shorten a TTL (a new record) and lengthen it (none).
+                s.set_expiry(h, key.as_bytes(), at - 1_000, &clock);
+                s.set_expiry(h, key.as_bytes(), at + 1_000, &clock);
+            }
+            clock.advance(1);
+            assert!(s.wheel_len() <= 2 * 100 + WHEEL_SLACK, "round {round}: {} records", s.wheel_len());
+        }
+        s.check_invariants();
+        // Every entry still expires on time through its one current record.
+        clock.advance(61_001);
+        assert_eq!(s.expire_due(&clock), 100);
+        assert_eq!(s.len(), 0);
     }
 
     #[test]
