@@ -95,6 +95,14 @@ impl Cache {
     /// Opens a cache whose expiry runs on `clock` (tests use a manual clock).
     pub fn with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Cache> {
         config.validate()?;
+        // Expiry times are 44-bit milliseconds on the clock's scale; a clock
+        // that starts past half of that range could wrap them.
+        if clock.now_ms() >= MAX_EXPIRY / 2 {
+            return Err(Error::invalid(format!(
+                "the clock reads {} ms; nycache clocks must start below 2^43 ms (~278 years)",
+                clock.now_ms()
+            )));
+        }
         let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
         let resolved = config.resolve(parallelism)?;
         let hasher = random_key_hasher();
@@ -533,17 +541,21 @@ impl Inner {
             let mut m = self.maintenance.lock();
             (m.thread.take(), m.stop.clone())
         };
-        *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        stop.1.notify_all();
         let Some(t) = thread else { return };
         if self.fork_generation.load(Ordering::Relaxed) != fork::generation() {
             // We are in a fork child that has not noticed the fork yet: the
             // handle names the parent's thread, which does not exist here
-            // and must not be joined.
+            // and must not be joined; its stop mutex may have been copied
+            // mid-use, so it is not touched either.
             std::mem::forget(t);
-        } else if t.thread().id() != std::thread::current().id() {
-            // (The thread may be the one dropping the last handle; it can't
-            // join itself.)
+            std::mem::forget(stop);
+            return;
+        }
+        *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        stop.1.notify_all();
+        // (The thread may be the one dropping the last handle; it can't
+        // join itself.)
+        if t.thread().id() != std::thread::current().id() {
             let _ = t.join();
         }
     }

@@ -285,3 +285,24 @@ fn clones_share_one_cache_and_close_stops_only_background_work() {
     c.close();
     assert!(d.exists(b"k").unwrap());
 }
+
+#[test]
+fn incr_reads_an_integer_that_was_stored_compressed() {
+    let c = Cache::open("max_memory=1MiB compress_min=16 maintenance_ms=0").unwrap();
+    c.set(b"n", b"1000000000000000000", None).unwrap();
+    assert!(c.stats().compressed_bytes_saved > 0, "the value is stored compressed");
+    assert_eq!(c.incr(b"n", 1).unwrap(), 1_000_000_000_000_000_001);
+}
+
+#[test]
+fn a_zero_ttl_write_stores_nothing_and_evicts_nothing() {
+    let c = Cache::open("max_entries=1 shards=1 maintenance_ms=0").unwrap();
+    c.set(b"live", b"v", None).unwrap();
+    c.set(b"dead", b"v", Some(Duration::ZERO)).unwrap();
+    assert!(c.exists(b"live").unwrap());
+    assert!(!c.exists(b"dead").unwrap());
+    // Over an existing key, the old value goes.
+    c.set(b"live", b"v2", Some(Duration::ZERO)).unwrap();
+    assert!(!c.exists(b"live").unwrap());
+    assert_eq!(c.stats().evictions, 0);
+}

@@ -109,3 +109,11 @@ fn errors_display_kind_and_message() {
     let s = e.to_string();
     assert!(s.starts_with("INVALID_ARGUMENT: "), "{s}");
 }
+
+#[test]
+fn a_clock_too_far_in_the_future_is_refused() {
+    let clock = std::sync::Arc::new(nycache::ManualClock::new(1 << 44));
+    let e = Cache::with_clock(Config::default(), clock).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("clock"), "{e}");
+}

@@ -702,10 +702,16 @@ impl Shard {
             None => (0, 0),
             Some(i) => {
                 let node = &self.nodes[i as usize];
-                if node.encoding() != Encoding::Raw {
+                // A decimal i64 is at most 20 bytes; a longer value (or one
+                // that decodes longer) cannot be one.
+                let stored = node.block().value();
+                let len = codec::decoded_len(node.encoding(), stored);
+                if len > 20 {
                     return Err(not_a_number());
                 }
-                let n = crate::decimal::parse_i64(node.block().value()).ok_or_else(not_a_number)?;
+                let mut text = [0u8; 20];
+                codec::decode_into(node.encoding(), stored, &mut text[..len])?;
+                let n = crate::decimal::parse_i64(&text[..len]).ok_or_else(not_a_number)?;
                 let flags = if node.word & HAS_FLAGS != 0 { self.flags[&i] } else { 0 };
                 (n, flags)
             }
