@@ -108,11 +108,11 @@ impl Cache {
         let hasher = random_key_hasher();
         let now = clock.now_ms();
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
-            .map(|_| {
+            .map(|i| {
                 PaddedShard(Mutex::new(Shard::new(
                     hasher.clone(),
                     resolved.shard_budget,
-                    resolved.max_entries_per_shard,
+                    resolved.shard_entry_limit(i),
                     now,
                 )))
             })

@@ -23,8 +23,11 @@
 //! `shard_budget = max_memory / shards`, and evicts within a shard only. So
 //! that a shard can always make room for a new entry without evicting
 //! everything it holds, **every shard must be able to hold at least two of the
-//! largest possible entries**, where the largest entry is charged
-//! `max_value_size + max_key_size + ENTRY_SLACK` bytes. [`Config::resolve`]
+//! largest possible entries**, where the largest entry is charged what the
+//! engine would really charge it: the allocator size class of its block
+//! (12-byte header + `max_key_size` + `max_value_size`) plus every fixed
+//! per-entry charge (node, CAS version, flags, timer record; see
+//! `docs/design.md`). [`Config::resolve`]
 //! picks the shard count and the automatic `max_value_size` so that the rule
 //! holds, and rejects explicit settings that break it:
 //!
@@ -35,20 +38,16 @@
 //!   small caches get few shards, and it guarantees that a default 64 MiB
 //!   cache accepts 2 MiB values on any machine. (A plain "at least 4 MiB per
 //!   shard" floor would not: 16 shards of 4 MiB allow only
-//!   `2 MiB - 64 KiB - 128`-byte values.)
-//! - Automatic `max_value_size`: the most the rule allows,
-//!   `shard_budget / 2 - max_key_size - ENTRY_SLACK`, capped at `u32::MAX`.
+//!   values under 2 MiB.)
+//! - Automatic `max_value_size`: the most the rule allows, capped at
+//!   `u32::MAX`.
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::engine::shard::{largest_value_within, max_entry_charge};
 use crate::error::{Error, Result};
 
-/// A conservative bound on the fixed per-entry overhead (entry header, table
-/// slot, policy links) that is charged on top of key and value bytes. The
-/// sizing rule adds it to the largest key and value so that "two of the
-/// largest entries fit in a shard" stays true once overhead is counted.
-pub const ENTRY_SLACK: u64 = 128;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -72,6 +71,10 @@ const AUTO_SHARDS_PER_CPU: usize = 4;
 /// With automatic `max_value_size`, automatic sharding keeps shards big enough
 /// that the derived limit is at least this, so a default 64 MiB cache accepts
 /// 2 MiB values however many cores the machine has.
+/// Automatic sharding keeps at least this many entries of `max_entries` per
+/// shard.
+const MIN_ENTRIES_PER_SHARD: u64 = 256;
+
 const AUTO_VALUE_TARGET: u64 = 2 * MIB;
 /// Keys, values and the compression threshold are stored as 32-bit lengths.
 const MAX_LEN: u64 = u32::MAX as u64;
@@ -174,7 +177,7 @@ impl Default for Config {
 
 /// Values the engine actually runs with, derived from a [`Config`] by
 /// [`Config::resolve`]. They always satisfy the sizing rule:
-/// `shard_budget >= 2 * (max_value_size + max_key_size + ENTRY_SLACK)`.
+/// `shard_budget >= 2 * charge(max_key_size, max_value_size)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
     /// Number of shards, a power of two.
@@ -185,10 +188,20 @@ pub struct Resolved {
     /// Largest accepted value in bytes: the explicit setting or the derived
     /// one.
     pub max_value_size: u64,
-    /// Per-shard entry bound, `ceil(max_entries / shards)`, when `max_entries`
-    /// is set. Rounded up so that a small `max_entries` never becomes 0 in a
-    /// shard.
-    pub max_entries_per_shard: Option<u64>,
+    /// The total entry bound, when `max_entries` is set; see
+    /// [`Resolved::shard_entry_limit`] for how it is split.
+    pub max_entries: Option<u64>,
+}
+
+impl Resolved {
+    /// Shard `i`'s share of `max_entries`: `max_entries / shards`, plus one
+    /// for the first `max_entries % shards` shards, so the shares add up to
+    /// exactly `max_entries` and none is 0 (`resolve` keeps
+    /// `shards <= max_entries`).
+    pub fn shard_entry_limit(&self, i: usize) -> Option<u64> {
+        let shards = self.shards as u64;
+        self.max_entries.map(|n| n / shards + u64::from((i as u64) < n % shards))
+    }
 }
 
 /// The config keys of the text form, one per [`Config`] field.
@@ -374,7 +387,8 @@ impl Config {
     ///
     /// Each shard gets `shard_budget = max_memory / shards`, and **every shard
     /// must be able to hold at least two of the largest possible entries**:
-    /// `shard_budget >= 2 * (max_value_size + max_key_size + ENTRY_SLACK)`.
+    /// `shard_budget >= 2 * charge(max_key_size, max_value_size)`, the
+    /// largest charge the engine can give such an entry.
     ///
     /// - Automatic shards: start from `4 * available_parallelism` rounded up
     ///   to a power of two and clamped to `1..=1024`, then halve (down to 1)
@@ -384,8 +398,7 @@ impl Config {
     ///   accepts 2 MiB values on any machine (see the module docs for why
     ///   this replaces a flat 4 MiB floor).
     /// - Explicit shards are used as given.
-    /// - Automatic `max_value_size` is the most the rule allows,
-    ///   `shard_budget / 2 - max_key_size - ENTRY_SLACK`, capped at
+    /// - Automatic `max_value_size` is the most the rule allows, capped at
     ///   `u32::MAX`.
     ///
     /// # Errors
@@ -404,12 +417,20 @@ impl Config {
         let budget_for = |shards: usize| memory / shards as u64;
         // The charge of the largest entry with a value of `value` bytes; the
         // inputs are at most u32::MAX each, so the sum cannot overflow.
-        let largest = |value: u64| value + key_size + ENTRY_SLACK;
+        let largest = |value: u64| max_entry_charge(key_size, value);
         // `budget >= 2 * entry`, written so that it cannot overflow.
         let holds_two = |budget: u64, entry: u64| budget / 2 >= entry;
 
         let shards = match self.shards {
             Some(shards) => {
+                if let Some(n) = self.max_entries
+                    && (shards as u64) > n
+                {
+                    return Err(Error::invalid(format!(
+                        "shards {shards} is more than max_entries {n}: every shard must be able \
+                         to hold an entry"
+                    )));
+                }
                 if let Some(value) = self.max_value_size {
                     let budget = budget_for(shards);
                     if !holds_two(budget, largest(value)) {
@@ -417,7 +438,7 @@ impl Config {
                             "shards {shards} is too many for max_value_size {value} and \
                              max_memory {memory}: each shard gets {budget} bytes but must hold \
                              at least two of the largest entries (max_value_size + max_key_size \
-                             {key_size} + {ENTRY_SLACK} bytes overhead = {} bytes each); use \
+                             {key_size}, overhead and allocator rounding: {} bytes each); use \
                              fewer shards, a smaller max_value_size or a larger max_memory",
                             largest(value)
                         )));
@@ -435,13 +456,21 @@ impl Config {
                 while shards > 1 && !holds_two(budget_for(shards), largest(target)) {
                     shards /= 2;
                 }
+                // A count bound split over many shards evicts by each
+                // shard's small share rather than by the whole cache's
+                // order: keep at least MIN_ENTRIES_PER_SHARD per shard.
+                if let Some(n) = self.max_entries {
+                    while shards > 1 && n / (shards as u64) < MIN_ENTRIES_PER_SHARD {
+                        shards /= 2;
+                    }
+                }
                 if let Some(value) = self.max_value_size {
                     if !holds_two(budget_for(shards), largest(value)) {
                         return Err(Error::invalid(format!(
                             "max_value_size {value} is too large for max_memory {memory}: even a \
                              single shard must hold at least two of the largest entries \
-                             (max_value_size + max_key_size {key_size} + {ENTRY_SLACK} bytes \
-                             overhead = {} bytes each)",
+                             (max_value_size + max_key_size {key_size}, overhead and allocator \
+                             rounding: {} bytes each)",
                             largest(value)
                         )));
                     }
@@ -454,10 +483,7 @@ impl Config {
         let max_value_size = match self.max_value_size {
             Some(value) => value,
             None => {
-                let derived = (shard_budget / 2)
-                    .saturating_sub(key_size)
-                    .saturating_sub(ENTRY_SLACK)
-                    .min(MAX_LEN);
+                let derived = largest_value_within(key_size, shard_budget / 2).min(MAX_LEN);
                 if derived < 1 {
                     let place = match self.shards {
                         Some(n) => format!("shards {n} and max_memory {memory}"),
@@ -466,7 +492,7 @@ impl Config {
                     return Err(Error::invalid(format!(
                         "max_key_size {key_size} is too large for {place}: each shard gets \
                          {shard_budget} bytes but must hold at least two entries of \
-                         max_key_size + a 1-byte value + {ENTRY_SLACK} bytes overhead ({} bytes \
+                         max_key_size + a 1-byte value + overhead ({} bytes \
                          each)",
                         largest(1)
                     )));
@@ -479,7 +505,7 @@ impl Config {
             shards,
             shard_budget,
             max_value_size,
-            max_entries_per_shard: self.max_entries.map(|n| n.div_ceil(shards as u64)),
+            max_entries: self.max_entries,
         })
     }
 }
@@ -1028,7 +1054,7 @@ mod tests {
         assert_eq!(r.shard_budget, c.max_memory / r.shards as u64);
         assert!(r.shard_budget * r.shards as u64 <= c.max_memory);
         assert!(r.max_value_size >= 1 && r.max_value_size <= MAX_LEN);
-        let largest = r.max_value_size + c.max_key_size as u64 + ENTRY_SLACK;
+        let largest = max_entry_charge(c.max_key_size as u64, r.max_value_size);
         assert!(r.shard_budget >= 2 * largest, "rule broken: {c:?} -> {r:?}");
         if let Some(n) = c.shards {
             assert_eq!(r.shards, n);
@@ -1055,10 +1081,10 @@ mod tests {
         let r = c.resolve(1).unwrap();
         assert_eq!(r.shards, 4);
         assert_eq!(r.shard_budget, 16 * MIB);
-        assert_eq!(r.max_value_size, 8 * MIB - 65536 - ENTRY_SLACK);
+        assert_eq!(r.max_value_size, largest_value_within(65536, 8 * MIB));
         let r = c.resolve(256).unwrap();
         assert_eq!(r.shards, 8);
-        assert_eq!(r.max_value_size, 4 * MIB - 65536 - ENTRY_SLACK);
+        assert_eq!(r.max_value_size, largest_value_within(65536, 4 * MIB));
     }
 
     #[test]
@@ -1092,7 +1118,7 @@ mod tests {
             Config { max_memory: MIB, shards: Some(64), max_key_size: 100, ..Config::default() };
         let r = c.resolve(1).unwrap();
         assert_eq!((r.shards, r.shard_budget), (64, 16 * 1024));
-        assert_eq!(r.max_value_size, 8 * 1024 - 100 - ENTRY_SLACK);
+        assert_eq!(r.max_value_size, largest_value_within(100, 8 * 1024));
     }
 
     #[test]
@@ -1111,7 +1137,7 @@ mod tests {
         // The boundary: exactly two largest entries per shard is enough.
         let key = 16u64;
         let value = 1000u64;
-        let budget = 2 * (value + key + ENTRY_SLACK);
+        let budget = 2 * max_entry_charge(key, value);
         let exact = Config {
             max_memory: budget * 4,
             shards: Some(4),
@@ -1120,7 +1146,9 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(exact.resolve(1).unwrap().shard_budget, budget);
-        let over = Config { max_value_size: Some(value + 1), ..exact.clone() };
+        // Charges move in allocator size classes: the first value over the
+        // boundary is the first one in the next class.
+        let over = Config { max_value_size: Some(largest_value_within(key, budget / 2) + 1), ..exact.clone() };
         assert_invalid(over.resolve(1), &["shards", "max_value_size"]);
     }
 
@@ -1148,7 +1176,7 @@ mod tests {
             let r = c.resolve(p).unwrap();
             assert_eq!(r.shards, 1, "parallelism {p}");
             assert_eq!(r.shard_budget, MIB);
-            assert_eq!(r.max_value_size, MIB / 2 - 65536 - ENTRY_SLACK);
+            assert_eq!(r.max_value_size, largest_value_within(65536, MIB / 2));
             check_resolved(&c, &r);
         }
         // 16 MiB: 2 shards of 8 MiB at most (4 would leave 4 MiB, under 2 * (2 MiB + key + slack)).
@@ -1164,9 +1192,9 @@ mod tests {
         let c = Config { max_memory: 4 * MIB, shards: Some(128), ..Config::default() };
         assert_invalid(c.resolve(4), &["max_key_size", "shards", "max_memory"]);
         // The smallest cache that still fits two default-size keys with 1-byte values.
-        let min = 2 * (1 + 65536 + ENTRY_SLACK);
+        let min = 2 * max_entry_charge(65536, 1);
         let c = Config { max_memory: min, ..Config::default() };
-        assert_eq!(c.resolve(64).unwrap().max_value_size, 1);
+        assert_eq!(c.resolve(64).unwrap().max_value_size, largest_value_within(65536, min / 2));
         let c = Config { max_memory: min - 1, ..Config::default() };
         assert_invalid(c.resolve(64), &["max_key_size"]);
     }
@@ -1209,24 +1237,25 @@ mod tests {
     }
 
     #[test]
-    fn max_entries_per_shard_is_ceil() {
+    fn max_entries_split_exactly_over_shards() {
         let base = Config { shards: Some(8), ..Config::default() };
-        let per_shard = |n: u64| {
-            Config { max_entries: Some(n), ..base.clone() }
-                .resolve(1)
-                .unwrap()
-                .max_entries_per_shard
+        let limits = |n: u64| {
+            let r = Config { max_entries: Some(n), ..base.clone() }.resolve(1).unwrap();
+            (0..r.shards).map(|i| r.shard_entry_limit(i).unwrap()).collect::<Vec<_>>()
         };
-        assert_eq!(per_shard(1), Some(1));
-        assert_eq!(per_shard(8), Some(1));
-        assert_eq!(per_shard(9), Some(2));
-        assert_eq!(per_shard(16), Some(2));
-        assert_eq!(per_shard(17), Some(3));
-        assert_eq!(per_shard(u64::MAX), Some(u64::MAX / 8 + 1));
-        assert_eq!(base.resolve(1).unwrap().max_entries_per_shard, None);
+        assert_eq!(limits(8), vec![1; 8]);
+        assert_eq!(limits(9), vec![2, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(limits(17), vec![3, 2, 2, 2, 2, 2, 2, 2]);
+        for n in [8u64, 9, 100, 1001, u64::MAX] {
+            assert_eq!(limits(n).iter().sum::<u64>(), n);
+        }
+        assert_eq!(base.resolve(1).unwrap().shard_entry_limit(0), None);
+        // More explicit shards than entries is refused.
+        assert_invalid(Config { max_entries: Some(7), ..base.clone() }.resolve(1), &["shards", "max_entries"]);
+        // Automatic sharding keeps at least 256 entries per shard.
         let c = Config { max_entries: Some(1000), ..Config::default() };
-        let r = c.resolve(1).unwrap();
-        assert_eq!(r.max_entries_per_shard, Some(1000u64.div_ceil(r.shards as u64)));
-        assert_eq!(r.max_entries_per_shard, Some(250)); // 4 shards
+        assert_eq!(c.resolve(256).unwrap().shards, 2);
+        let c = Config { max_entries: Some(100), ..Config::default() };
+        assert_eq!(c.resolve(256).unwrap().shards, 1);
     }
 }

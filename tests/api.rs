@@ -306,3 +306,18 @@ fn a_zero_ttl_write_stores_nothing_and_evicts_nothing() {
     assert!(!c.exists(b"live").unwrap());
     assert_eq!(c.stats().evictions, 0);
 }
+
+#[test]
+fn max_entries_is_an_exact_bound_across_shards() {
+    for text in ["max_entries=1000 shards=8 maintenance_ms=0", "max_entries=1001 maintenance_ms=0", "max_entries=10 maintenance_ms=0"] {
+        let c = Cache::open(text).unwrap();
+        let n: u64 = text.split(' ').next().unwrap()["max_entries=".len()..].parse().unwrap();
+        for i in 0..20_000 {
+            c.set(format!("key-{i}").as_bytes(), b"v", None).unwrap();
+            assert!(c.len() <= n, "{text}: {} entries", c.len());
+        }
+        // Every shard is full, so the total is the bound itself.
+        assert_eq!(c.len(), n, "{text}");
+    }
+    assert_eq!(Cache::open("max_entries=4 shards=16").unwrap_err().kind(), ErrorKind::InvalidArgument);
+}

@@ -117,3 +117,17 @@ fn a_clock_too_far_in_the_future_is_refused() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("clock"), "{e}");
 }
+
+#[test]
+fn a_shard_holds_two_values_of_max_value_size() {
+    // The sizing rule counts real charges (size classes and every fixed
+    // charge), so two largest values never evict each other.
+    let c = Cache::open("max_memory=4MiB shards=1 maintenance_ms=0").unwrap();
+    let v = vec![7u8; c.max_value_size() as usize];
+    c.set_with_flags(b"a", &v, Some(std::time::Duration::from_secs(60)), 1).unwrap();
+    c.gets(b"a").unwrap();
+    c.set_with_flags(b"b", &v, Some(std::time::Duration::from_secs(60)), 1).unwrap();
+    c.gets(b"b").unwrap();
+    assert!(c.exists(b"a").unwrap() && c.exists(b"b").unwrap());
+    assert_eq!(c.stats().evictions, 0);
+}

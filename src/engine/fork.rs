@@ -6,8 +6,8 @@
 //!   parent and child are independent afterwards (no shared memory).
 //! - No shard lock is held in the child: a `pthread_atfork` prepare handler
 //!   takes every shard lock of every live cache before the fork (waiting
-//!   for a maintenance pass in flight to finish) and both sides release
-//!   them after.
+//!   for the maintenance thread to leave the shard it is working on) and
+//!   both sides release them after.
 //! - The child has no maintenance thread (threads do not survive `fork`);
 //!   the cache notices the new fork generation on its next call and starts
 //!   a fresh one.

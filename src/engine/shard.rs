@@ -20,7 +20,7 @@
 
 use hashbrown::{HashMap, HashTable};
 
-use super::block::Block;
+use super::block::{BLOCK_HEADER, Block};
 use super::size_class::size_class;
 use crate::codec::{self, Encoding};
 use crate::error::{Error, ErrorKind, Result};
@@ -162,6 +162,31 @@ pub(crate) enum ReadInto {
     Missing,
     Copied(usize),
     TooSmall(usize),
+}
+
+/// The most an entry with a key of `key_len` and a value of `value_len`
+/// bytes can be charged: its block's size class plus every fixed charge
+/// (node, CAS version, client flags, timer record). Config sizing uses it so
+/// that "a shard holds two of the largest entries" holds for real charges.
+pub(crate) fn max_entry_charge(key_len: u64, value_len: u64) -> u64 {
+    let block = (BLOCK_HEADER as u64).saturating_add(key_len).saturating_add(value_len);
+    let block = usize::try_from(block).unwrap_or(usize::MAX / 2).min(usize::MAX / 2);
+    size_class(block) as u64 + NODE_CHARGE + VERSION_CHARGE + FLAGS_CHARGE + TIMER_CHARGE
+}
+
+/// The largest value length whose `max_entry_charge` with this key length
+/// is at most `charge` (0 if none is).
+pub(crate) fn largest_value_within(key_len: u64, charge: u64) -> u64 {
+    // The charge grows with the value length: binary search it.
+    let (mut lo, mut hi) = (0u64, charge);
+    if max_entry_charge(key_len, 0) > charge {
+        return 0;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if max_entry_charge(key_len, mid) <= charge { lo = mid } else { hi = mid - 1 }
+    }
+    lo
 }
 
 /// The keyed hash of a cache: foldhash (fast on short keys) with a 64-bit
