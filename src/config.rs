@@ -68,13 +68,12 @@ const MAX_SHARDS: usize = 65536;
 const MAX_AUTO_SHARDS: usize = 1024;
 /// Shards per CPU for automatic sharding, so that threads rarely collide.
 const AUTO_SHARDS_PER_CPU: usize = 4;
-/// With automatic `max_value_size`, automatic sharding keeps shards big enough
-/// that the derived limit is at least this, so a default 64 MiB cache accepts
-/// 2 MiB values however many cores the machine has.
 /// Automatic sharding keeps at least this many entries of `max_entries` per
 /// shard.
 const MIN_ENTRIES_PER_SHARD: u64 = 256;
-
+/// With automatic `max_value_size`, automatic sharding keeps shards big enough
+/// that the derived limit is at least this, so a default 64 MiB cache accepts
+/// 2 MiB values however many cores the machine has.
 const AUTO_VALUE_TARGET: u64 = 2 * MIB;
 /// Keys, values and the compression threshold are stored as 32-bit lengths.
 const MAX_LEN: u64 = u32::MAX as u64;

@@ -270,32 +270,24 @@ impl TimerWheel {
         self.len = 0;
     }
 
-    /// Keeps only the ids for which `keep` answers true, releasing the
-    /// memory of the rest. O(ids held): the caller runs it rarely (when stale
-    /// records outnumber live ones), so its cost is amortised over the
-    /// schedules that made them.
-    pub fn retain(&mut self, mut keep: impl FnMut(TimerId) -> bool) {
-        let mut len = 0;
+    /// Takes every id out (in no particular order), leaving the wheel
+    /// empty with its time unchanged; the caller re-schedules what it keeps.
+    pub fn drain(&mut self) -> Vec<TimerId> {
+        let mut ids = Vec::with_capacity(self.len);
         for level in 0..LEVELS {
             let mut bits = self.occupied[level];
             while bits != 0 {
                 let slot = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let bucket = &mut self.buckets[level * SLOTS + slot];
-                bucket.retain(|&id| keep(id));
-                if bucket.is_empty() {
-                    *bucket = Vec::new();
-                    self.occupied[level] &= !(1 << slot);
-                } else {
-                    bucket.shrink_to_fit();
-                }
-                len += bucket.len();
+                ids.append(&mut std::mem::take(&mut self.buckets[level * SLOTS + slot]));
             }
         }
-        self.overflow.retain(|&id| keep(id));
-        self.overflow.shrink_to_fit();
-        len += self.overflow.len();
-        self.len = len;
+        ids.append(&mut self.overflow);
+        ids.extend(self.pending.drain(..).map(|(id, _)| id));
+        self.occupied = [0; LEVELS];
+        self.overflow = Vec::new();
+        self.len = 0;
+        ids
     }
 
     /// The wheel's current time: the last `now_ms` it advanced to.
@@ -349,6 +341,11 @@ fn fire(
         if let Fired::Reschedule(at) = on_due(id) {
             pending.push((id, at));
         }
+    }
+    // A burst of same-time expiries must not pin its memory for good; a
+    // small bucket keeps its allocation for the next round.
+    if bucket.capacity() > 64 {
+        *bucket = Vec::new();
     }
     calls
 }
@@ -425,21 +422,17 @@ mod tests {
     }
 
     #[test]
-    fn retain_drops_rejected_ids_and_keeps_the_rest_due() {
-        let mut w = TimerWheel::new(1);
-        for id in 0..1000u64 {
-            w.schedule(id, 1 + id * 997 % 100_000_000);
+    fn drain_takes_everything_and_keeps_time() {
+        let mut w = TimerWheel::new(5);
+        for id in 0..100u64 {
+            w.schedule(id, 6 + id * 1_000_003);
         }
-        w.retain(|id| id % 3 == 0);
-        assert_eq!(w.len(), 334);
-        let mut seen = Vec::new();
-        w.advance(200_000_000, |id| {
-            seen.push(id);
-            Fired::Drop
-        });
-        seen.sort_unstable();
-        assert_eq!(seen, (0..1000).filter(|id| id % 3 == 0).collect::<Vec<_>>());
+        let mut ids = w.drain();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..100).collect::<Vec<_>>());
         assert!(w.is_empty());
+        assert_eq!(w.now(), 5);
+        assert_eq!(w.advance(u64::MAX / 2, |_| Fired::Drop), 0);
     }
 
     #[test]

@@ -434,6 +434,9 @@ impl Shard {
             if self.wheel.len() > 2 * self.expiring + WHEEL_SLACK {
                 self.compact_wheel();
             }
+        } else if new == 0 && old != 0 {
+            // The TTL is gone: its record is stale from now on.
+            self.nodes[i as usize].bump_tag();
         }
     }
 
@@ -443,8 +446,17 @@ impl Shard {
     /// the wheel never holds more than `2 * expiring + WHEEL_SLACK` records
     /// after a schedule.
     fn compact_wheel(&mut self) {
-        let nodes = &self.nodes;
-        self.wheel.retain(|id| current_record(nodes, id).is_some());
+        // Rebuild from the current records: exactly one per expiring entry,
+        // due at its expiry. (Deduplicating by slot also clears records that
+        // a wrapped 10-bit tag made look current again.)
+        let mut ids = self.wheel.drain();
+        ids.retain(|&id| matches!(current_record(&self.nodes, id), Some((_, at)) if at != 0));
+        ids.sort_unstable_by_key(|&id| id as u32);
+        ids.dedup_by_key(|id| *id as u32);
+        for id in ids {
+            let at = self.nodes[id as u32 as usize].expires_at();
+            self.wheel.schedule(id, at);
+        }
     }
 
     /// Sets a live entry's expiry, keeping its charge, the count of expiring
@@ -904,6 +916,44 @@ mod tests {
         clock.advance(61_001);
         assert_eq!(s.expire_due(&clock), 100);
         assert_eq!(s.len(), 0);
+    }
+
+    /// TTLs dropped (persist, overwrite without TTL) and tags wrapped by
+    /// many removals must not leave records that survive compaction.
+    #[test]
+    fn wheel_stays_bounded_when_ttls_are_dropped_or_tags_wrap() {
+        let clock = ManualClock::new(1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, 1);
+        let day = 86_400_000;
+        for round in 0..3000u32 {
+            let key = format!("p{round}");
+            let h = hash(&s, key.as_bytes());
+            let at = clock.now_ms() + day;
+            s.store(h, prepared(key.as_bytes(), 4), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
+            if round % 2 == 0 {
+                s.set_expiry(h, key.as_bytes(), 0, &clock);
+            } else {
+                s.store(h, prepared(key.as_bytes(), 4), ExpiryUpdate::At(0), 0, Condition::Always, &clock).unwrap();
+            }
+        }
+        s.check_invariants();
+        assert!(s.wheel_len() <= WHEEL_SLACK + 1, "{} records for no expiring entry", s.wheel_len());
+        // One slot whose tag wraps every round: 1023 removals plus the
+        // schedule's own bump make 1024 bumps of a 10-bit tag.
+        let h = hash(&s, b"w");
+        for _ in 0..300 {
+            for _ in 0..1022 {
+                s.delete(h, b"w", &clock);
+                s.store(h, prepared(b"w", 4), ExpiryUpdate::At(0), 0, Condition::Always, &clock).unwrap();
+            }
+            s.delete(h, b"w", &clock);
+            let at = clock.now_ms() + day;
+            s.store(h, prepared(b"w", 4), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
+        }
+        s.compact_wheel();
+        assert_eq!(s.wheel_len(), 1, "exactly the one expiring entry's record");
+        clock.advance(day);
+        assert_eq!(s.expire_due(&clock), 1);
     }
 
     #[test]
