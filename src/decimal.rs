@@ -186,17 +186,7 @@ mod tests {
         assert_eq!(format(i64::MIN + 1), b"-9223372036854775807");
     }
 
-    /// Marsaglia xorshift64: deterministic, dependency-free randomness.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::test_rng::XorShift;
 
     fn assert_round_trip(value: i64) {
         let text = format(value);

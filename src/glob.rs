@@ -416,21 +416,7 @@ mod tests {
         pi >= p.len() && si == s.len()
     }
 
-    /// Marsaglia xorshift64: deterministic, dependency-free randomness.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::XorShift;
 
     #[test]
     fn reference_agrees_with_redis_quirks() {

@@ -20,6 +20,8 @@ pub mod expiry;
 pub mod glob;
 mod policy;
 mod stats;
+#[cfg(test)]
+mod test_rng;
 
 pub use cache::{Cache, KeyTtl, Versioned};
 pub use config::{Config, ConfigBuilder, PolicyKind};
