@@ -28,6 +28,9 @@ fn main() {
     for (_, p) in &peers {
         work.prefill(p.as_ref());
     }
+    if rounds == 1 {
+        println!("smoke run (not a measurement): `cargo bench --bench ratio` measures");
+    }
     println!("{rounds} rounds of {OPS} ops, single thread; Mops/s are medians over rounds");
     println!("| workload | {} |", peers.iter().map(|(n, _)| format!("{n} Mops/s")).collect::<Vec<_>>().join(" | "));
     let mut ratio_rows = Vec::new();
