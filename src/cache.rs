@@ -175,12 +175,19 @@ impl Cache {
     #[inline]
     fn check_key(&self, key: &[u8]) -> Result<()> {
         if key.len() > self.inner.config.max_key_size {
-            return Err(Error::with_message(
-                ErrorKind::TooLarge,
-                format!("key of {} bytes exceeds max_key_size ({} bytes)", key.len(), self.inner.config.max_key_size),
-            ));
+            return Err(self.key_too_large(key.len()));
         }
         Ok(())
+    }
+
+    // Out of line, so the formatting stays off every operation's hot path.
+    #[cold]
+    #[inline(never)]
+    fn key_too_large(&self, len: usize) -> Error {
+        Error::with_message(
+            ErrorKind::TooLarge,
+            format!("key of {len} bytes exceeds max_key_size ({} bytes)", self.inner.config.max_key_size),
+        )
     }
 
     fn check_value(&self, value: &[u8]) -> Result<()> {

@@ -499,6 +499,7 @@ impl Shard {
 
     /// A shared handle to the value (decompressed into a fresh block if it
     /// was stored compressed), plus its CAS version if `with_version`.
+    #[inline]
     pub(crate) fn read_block(
         &mut self,
         hash: u64,
