@@ -164,6 +164,17 @@ pub(crate) enum ReadInto {
     TooSmall(usize),
 }
 
+/// A fresh block (empty key) holding the decoded form of a stored value;
+/// out of line, off the raw-value hot path.
+#[cold]
+#[inline(never)]
+fn decoded_copy(enc: Encoding, stored: &[u8]) -> Result<Block> {
+    let n = codec::decoded_len(enc, stored);
+    let mut res = Ok(());
+    let b = Block::build(b"", n, |dst| res = codec::decode_into(enc, stored, dst))?;
+    res.map(|()| b)
+}
+
 /// The most an entry with a key of `key_len` and a value of `value_len`
 /// bytes can be charged: its block's size class plus every fixed charge
 /// (node, CAS version, client flags, timer record). Config sizing uses it so
@@ -518,14 +529,7 @@ impl Shard {
         let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
         let block = match node.encoding() {
             Encoding::Raw => node.block().share()?,
-            enc => {
-                let stored = node.block().value();
-                let n = codec::decoded_len(enc, stored);
-                let mut res = Ok(());
-                let b = Block::build(b"", n, |dst| res = codec::decode_into(enc, stored, dst))?;
-                res?;
-                b
-            }
+            enc => decoded_copy(enc, node.block().value())?,
         };
         Ok(Some((block, version, flags)))
     }
