@@ -34,8 +34,7 @@ pub(crate) struct Block {
     ptr: NonNull<Header>,
 }
 
-// SAFETY: a block's bytes are never written after construction, and its
-// count is atomic, so sharing and sending it across threads is sound.
+// SAFETY: a block's bytes are never written after construction, and its count is atomic, so sharing and sending it across threads is sound.
 unsafe impl Send for Block {}
 // SAFETY: see `Send` above: only `&` access to immutable bytes and an atomic.
 unsafe impl Sync for Block {}
@@ -58,8 +57,7 @@ impl Block {
         let raw = unsafe { alloc::alloc(layout) } as *mut Header;
         let ptr = NonNull::new(raw)
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "allocation of a cache entry failed"))?;
-        // SAFETY: `raw` is a fresh allocation of `layout`, aligned for Header,
-        // with room for the header plus `total` bytes; the key fits in it.
+        // SAFETY: `raw` is a fresh allocation of `layout`, aligned for Header, with room for the header plus `total` bytes; the key fits in it.
         let value_ptr = unsafe {
             raw.write(Header { refs: AtomicU32::new(1), key_len, value_len: val_len });
             let data = (raw as *mut u8).add(BLOCK_HEADER);
@@ -73,8 +71,7 @@ impl Block {
     /// (zeroed first, so a `fill` that writes less exposes no garbage).
     pub(crate) fn build(key: &[u8], value_len: usize, fill: impl FnOnce(&mut [u8])) -> Result<Block> {
         let (block, value_ptr) = Self::allocate(key, value_len)?;
-        // SAFETY: `value_ptr` is the start of `value_len` bytes inside the
-        // block we exclusively own; zeroing makes them initialised.
+        // SAFETY: `value_ptr` is the start of `value_len` bytes inside the block we exclusively own; zeroing makes them initialised.
         let value = unsafe {
             value_ptr.write_bytes(0, value_len);
             std::slice::from_raw_parts_mut(value_ptr, value_len)
@@ -86,8 +83,7 @@ impl Block {
     /// A block holding a copy of `key` and `value`.
     pub(crate) fn new(key: &[u8], value: &[u8]) -> Result<Block> {
         let (block, value_ptr) = Self::allocate(key, value.len())?;
-        // SAFETY: the value area has exactly `value.len()` bytes, owned only
-        // by this new block, and cannot overlap the caller's slice.
+        // SAFETY: the value area has exactly `value.len()` bytes, owned only by this new block, and cannot overlap the caller's slice.
         unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), value_ptr, value.len()) };
         Ok(block)
     }
@@ -100,8 +96,7 @@ impl Block {
     fn bytes(&self) -> &[u8] {
         let h = self.header();
         let total = h.key_len as usize + h.value_len as usize;
-        // SAFETY: the block was allocated with `total` initialised bytes after
-        // the header, and they are never mutated while shared.
+        // SAFETY: the block was allocated with `total` initialised bytes after the header, and they are never mutated while shared.
         unsafe { std::slice::from_raw_parts((self.ptr.as_ptr() as *const u8).add(BLOCK_HEADER), total) }
     }
 
@@ -146,8 +141,7 @@ impl Drop for Block {
         }
         fence(Ordering::Acquire);
         let layout = Self::layout(self.alloc_len() - BLOCK_HEADER).expect("layout was valid at allocation");
-        // SAFETY: we held the last reference; the pointer came from `alloc`
-        // with exactly this layout.
+        // SAFETY: we held the last reference; the pointer came from `alloc` with exactly this layout.
         unsafe { alloc::dealloc(self.ptr.as_ptr() as *mut u8, layout) }
     }
 }

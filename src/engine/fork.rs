@@ -51,8 +51,7 @@ pub(crate) fn generation() -> u64 {
 /// on first use.
 pub(crate) fn register(cache: Weak<dyn ForkLocks>) {
     INSTALL.call_once(|| {
-        // SAFETY: the three handlers are `extern "C" fn()` with no arguments
-        // that never unwind (they only lock, unlock and count).
+        // SAFETY: the three handlers are `extern "C" fn()` with no arguments that never unwind (they only lock, unlock and count).
         let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
         debug_assert_eq!(rc, 0, "pthread_atfork failed");
     });
@@ -73,8 +72,7 @@ extern "C" fn prepare() {
 }
 
 fn release() {
-    // SAFETY: `prepare` leaked the registry guard; this thread (the one that
-    // forked) still owns the lock.
+    // SAFETY: `prepare` leaked the registry guard; this thread (the one that forked) still owns the lock.
     let held = unsafe {
         let reg = &mut *REGISTRY.data_ptr();
         std::mem::take(&mut reg.held)

@@ -169,9 +169,7 @@ pub(crate) enum ReadInto {
 fn prefetch(nodes: &[Node], i: u32) {
     #[cfg(target_arch = "x86_64")]
     if let Some(node) = nodes.get(i as usize) {
-        // SAFETY: a prefetch is only a hint: it never faults, never writes
-        // and has no effect on program semantics; the pointer comes from a
-        // live reference anyway.
+        // SAFETY: a prefetch is only a hint: it never faults, never writes and has no effect on program semantics; the pointer comes from a live reference anyway.
         unsafe {
             std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
                 node as *const Node as *const i8,
