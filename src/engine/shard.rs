@@ -164,6 +164,12 @@ pub(crate) enum ReadInto {
     TooSmall(usize),
 }
 
+/// The hash of slot `j`'s key, for the table when it grows and moves slots.
+fn rehash<'a>(hasher: &'a KeyHasher, nodes: &'a [Node]) -> impl Fn(&u32) -> u64 + 'a {
+    use std::hash::BuildHasher;
+    move |&j| hasher.hash_one(nodes[j as usize].block().key())
+}
+
 /// Hints the CPU to start loading slab node `i` (ignored for NIL).
 #[inline(always)]
 fn prefetch(nodes: &[Node], i: u32) {
@@ -376,25 +382,11 @@ impl Shard {
             Err(_) => unreachable!("live node {i} missing from its table"),
         }
         self.policy.on_remove(&mut self.nodes, i);
-        self.used -= self.charge_of(&self.nodes[i as usize]);
+        self.remove_payload(i);
         let node = &mut self.nodes[i as usize];
-        if node.word & HAS_VERSION != 0 {
-            self.versions.remove(&i);
-        }
-        if node.word & HAS_FLAGS != 0 {
-            self.flags.remove(&i);
-        }
-        if node.encoding() == Encoding::Lz4 {
-            let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
-            self.counters.compressed_bytes_saved -= saved as u64;
-        }
-        if node.expires_at() != 0 {
-            self.expiring -= 1;
-        }
         node.block = None;
         // Only the tag survives the slot's reuse, bumped: this entry's wheel
         // record is stale from now on.
-        node.word &= TAG_MASK;
         node.bump_tag();
         node.prev = NIL;
         node.next = self.free;
@@ -425,14 +417,7 @@ impl Shard {
     /// allocating later: an allocation failure is an `OutOfMemory` error
     /// (never an abort) and leaves the shard as it was.
     fn reserve_one(&mut self) -> Result<()> {
-        let nodes = &self.nodes;
-        let hasher = &self.hasher;
-        self.table
-            .try_reserve(1, |&j| {
-                use std::hash::BuildHasher;
-                hasher.hash_one(nodes[j as usize].block().key())
-            })
-            .map_err(|_| oom())?;
+        self.table.try_reserve(1, rehash(&self.hasher, &self.nodes)).map_err(|_| oom())?;
         if self.free == NIL {
             if self.nodes.len() >= NIL as usize {
                 return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
@@ -653,12 +638,7 @@ impl Shard {
                 self.make_room(charge, true, NIL, clock);
                 let i = self.alloc_slot();
                 self.install(i, value, flags, at);
-                let nodes = &self.nodes;
-                let hasher = &self.hasher;
-                self.table.insert_unique(hash, i, |&j| {
-                    use std::hash::BuildHasher;
-                    hasher.hash_one(nodes[j as usize].block().key())
-                });
+                self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
                 self.policy.on_insert(&mut self.nodes, i);
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
@@ -669,8 +649,9 @@ impl Shard {
         Ok(())
     }
 
-    /// Drops an entry's block and side-table state, keeping its slot, links
-    /// and table position (an overwrite follows).
+    /// Releases an entry's charge and side-table state and clears its word
+    /// but the timer tag, keeping its block, slot, links and table position:
+    /// an overwrite (which installs a new block) or `remove` follows.
     fn remove_payload(&mut self, i: u32) {
         self.used -= self.charge_of(&self.nodes[i as usize]);
         let node = &mut self.nodes[i as usize];
