@@ -19,7 +19,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     // `cargo test --benches` runs this once as a smoke test.
     let rounds: usize = if std::env::args().any(|a| a == "--bench") {
-        std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(31)
+        std::env::var("ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(31)
     } else {
         1
     };
@@ -32,7 +35,14 @@ fn main() {
         println!("smoke run (not a measurement): `cargo bench --bench ratio` measures");
     }
     println!("{rounds} rounds of {OPS} ops, single thread; Mops/s are medians over rounds");
-    println!("| workload | {} |", peers.iter().map(|(n, _)| format!("{n} Mops/s")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| workload | {} |",
+        peers
+            .iter()
+            .map(|(n, _)| format!("{n} Mops/s"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     let mut ratio_rows = Vec::new();
     for name in WORKLOADS {
         // rates[peer][round]
@@ -44,15 +54,30 @@ fn main() {
                 rates[i].push(OPS as f64 / t.elapsed().as_secs_f64() / 1e6);
             }
         }
-        let cells: Vec<String> = rates.iter().map(|r| format!("{:.2}", median(r.clone()))).collect();
+        let cells: Vec<String> = rates
+            .iter()
+            .map(|r| format!("{:.2}", median(r.clone())))
+            .collect();
         println!("| {name} | {} |", cells.join(" | "));
         let ratios: Vec<String> = (1..peers.len())
-            .map(|j| format!("{:.2}", median((0..rounds).map(|k| rates[0][k] / rates[j][k]).collect())))
+            .map(|j| {
+                format!(
+                    "{:.2}",
+                    median((0..rounds).map(|k| rates[0][k] / rates[j][k]).collect())
+                )
+            })
             .collect();
         ratio_rows.push(format!("| {name} | {} |", ratios.join(" | ")));
     }
     println!();
-    println!("| workload | {} |", peers[1..].iter().map(|(n, _)| format!("nycache / {n}")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| workload | {} |",
+        peers[1..]
+            .iter()
+            .map(|(n, _)| format!("nycache / {n}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     for row in ratio_rows {
         println!("{row}");
     }

@@ -17,6 +17,7 @@ pub mod decimal;
 mod engine;
 pub mod error;
 pub mod expiry;
+pub mod ffi;
 pub mod glob;
 mod policy;
 mod stats;

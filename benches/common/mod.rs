@@ -128,21 +128,31 @@ impl Peer for Lru {
 
 pub fn peers() -> Vec<(&'static str, Box<dyn Peer>)> {
     let ny = || {
-        let cfg = Config::builder().max_memory(1 << 30).max_entries(CAPACITY as u64).maintenance_ms(0);
+        let cfg = Config::builder()
+            .max_memory(1 << 30)
+            .max_entries(CAPACITY as u64)
+            .maintenance_ms(0);
         Cache::new(cfg.build().unwrap()).unwrap()
     };
     vec![
         ("nycache", Box::new(Ny(ny())) as Box<dyn Peer>),
         ("nycache_copy", Box::new(NyCopy(ny()))),
-        ("quick_cache", Box::new(Quick(quick_cache::sync::Cache::new(CAPACITY)))),
-        ("moka", Box::new(Moka(moka::sync::Cache::new(CAPACITY as u64)))),
+        (
+            "quick_cache",
+            Box::new(Quick(quick_cache::sync::Cache::new(CAPACITY))),
+        ),
+        (
+            "moka",
+            Box::new(Moka(moka::sync::Cache::new(CAPACITY as u64))),
+        ),
         (
             "lru_mutex",
-            Box::new(Lru(parking_lot::Mutex::new(lru::LruCache::new(std::num::NonZeroUsize::new(CAPACITY).unwrap())))),
+            Box::new(Lru(parking_lot::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(CAPACITY).unwrap(),
+            )))),
         ),
     ]
 }
-
 
 /// The operation mixes, by name.
 pub const WORKLOADS: [&str; 4] = ["get_hit", "get_miss", "set", "read_heavy_90_10"];
@@ -164,7 +174,10 @@ impl Workload {
     pub fn new() -> Workload {
         let mut rng = Rng(99);
         Workload {
-            hot: zipf(OPS, CAPACITY / 2, 0.99, 7).into_iter().map(key).collect(),
+            hot: zipf(OPS, CAPACITY / 2, 0.99, 7)
+                .into_iter()
+                .map(key)
+                .collect(),
             keys: zipf(OPS, KEYS, 0.99, 42).into_iter().map(key).collect(),
             misses: (0..OPS as u64).map(|i| key(u64::MAX - i)).collect(),
             is_read: (0..OPS).map(|_| rng.next() % 10 != 0).collect(),

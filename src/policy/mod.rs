@@ -8,4 +8,3 @@
 
 pub(crate) mod list;
 pub(crate) mod lru;
-

@@ -1,0 +1,127 @@
+//! The panic boundary and the cache handle.
+//!
+//! Every entry point that takes a `nyc_cache *` runs its body through
+//! [`with_cache`]; the others through [`guarded`]. A panic is caught there
+//! and never unwinds into C. Because a panic may have left a shard half
+//! updated, it also poisons the handle: every later call on that handle
+//! returns `NYC_INTERNAL` until the host closes it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::status::{fail, nyc_status};
+use crate::Cache;
+use crate::error::{Error, ErrorKind, Result};
+
+/// An open cache. Create with `nyc_open`, release with `nyc_close`; any
+/// number of threads may use one handle at the same time.
+pub struct nyc_cache {
+    pub(crate) cache: Cache,
+    poisoned: AtomicBool,
+}
+
+impl nyc_cache {
+    pub(crate) fn new(cache: Cache) -> Self {
+        nyc_cache {
+            cache,
+            poisoned: AtomicBool::new(false),
+        }
+    }
+}
+
+/// Runs `body` on the cache behind `handle` (the entry point's
+/// `cache.as_ref()`): a NULL (`None`) or poisoned handle is refused, an
+/// error becomes its status (and this thread's last error), a panic becomes
+/// `NYC_INTERNAL` and poisons the handle.
+#[inline]
+pub(crate) fn with_cache(
+    handle: Option<&nyc_cache>,
+    body: impl FnOnce(&Cache) -> Result<()>,
+) -> nyc_status {
+    let Some(handle) = handle else {
+        return fail(Error::new(
+            ErrorKind::InvalidArgument,
+            "the cache handle is NULL",
+        ));
+    };
+    if handle.poisoned.load(Ordering::Relaxed) {
+        return fail(Error::new(
+            ErrorKind::Internal,
+            "this cache handle was poisoned by an earlier internal error; close it and open a new one",
+        ));
+    }
+    match catch_unwind(AssertUnwindSafe(|| body(&handle.cache))) {
+        Ok(Ok(())) => nyc_status::NYC_OK,
+        Ok(Err(e)) => fail(e),
+        Err(payload) => {
+            handle.poisoned.store(true, Ordering::Relaxed);
+            fail(panic_error(&*payload))
+        }
+    }
+}
+
+/// Runs `body` (which touches no cache handle) behind the panic boundary.
+#[inline]
+pub(crate) fn guarded(body: impl FnOnce() -> Result<()>) -> nyc_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => nyc_status::NYC_OK,
+        Ok(Err(e)) => fail(e),
+        Err(payload) => fail(panic_error(&*payload)),
+    }
+}
+
+#[cold]
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    Error::with_message(
+        ErrorKind::Internal,
+        format!("internal error (a panic inside nycache): {what}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::status::nyc_last_error;
+    use std::ffi::CStr;
+
+    fn last_error() -> String {
+        // SAFETY: nyc_last_error returns a valid thread-local C string.
+        unsafe { CStr::from_ptr(nyc_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_internal_and_poisons_the_handle() {
+        let handle = nyc_cache::new(Cache::open("max_memory=1MiB maintenance_ms=0").unwrap());
+        let ok = with_cache(Some(&handle), |c| c.set(b"k", b"v", None));
+        assert_eq!(ok, nyc_status::NYC_OK);
+        let st = with_cache(Some(&handle), |_| panic!("boom"));
+        assert_eq!(st, nyc_status::NYC_INTERNAL);
+        assert!(last_error().contains("boom"), "{}", last_error());
+        let after = with_cache(Some(&handle), |c| c.get(b"k").map(drop));
+        assert_eq!(after, nyc_status::NYC_INTERNAL);
+        assert!(last_error().contains("poisoned"), "{}", last_error());
+    }
+
+    #[test]
+    fn null_handles_are_invalid_arguments() {
+        let st = with_cache(None, |_| Ok(()));
+        assert_eq!(st, nyc_status::NYC_INVALID_ARGUMENT);
+        assert!(last_error().contains("NULL"));
+    }
+
+    #[test]
+    fn guarded_catches_panics_too() {
+        assert_eq!(
+            guarded(|| panic!("{}", String::from("owned"))),
+            nyc_status::NYC_INTERNAL
+        );
+        assert!(last_error().contains("owned"));
+    }
+}
