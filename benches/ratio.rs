@@ -44,6 +44,10 @@ fn main() {
             .join(" | ")
     );
     let mut ratio_rows = Vec::new();
+    // The C ABI against the Rust call it wraps (both copy into a buffer).
+    let index = |n: &str| peers.iter().position(|(name, _)| *name == n);
+    let abi_pair = index("nycache_c_abi").zip(index("nycache_copy"));
+    let mut abi_rows = Vec::new();
     for name in WORKLOADS {
         // rates[peer][round]
         let mut rates = vec![Vec::with_capacity(rounds); peers.len()];
@@ -68,6 +72,10 @@ fn main() {
             })
             .collect();
         ratio_rows.push(format!("| {name} | {} |", ratios.join(" | ")));
+        if let Some((c, rust)) = abi_pair {
+            let r = median((0..rounds).map(|k| rates[c][k] / rates[rust][k]).collect());
+            abi_rows.push(format!("| {name} | {r:.3} |"));
+        }
     }
     println!();
     println!(
@@ -80,5 +88,12 @@ fn main() {
     );
     for row in ratio_rows {
         println!("{row}");
+    }
+    if !abi_rows.is_empty() {
+        println!();
+        println!("| workload | C ABI (nyc_get/nyc_set) / Rust (get_into/set) |");
+        for row in abi_rows {
+            println!("{row}");
+        }
     }
 }

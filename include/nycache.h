@@ -579,9 +579,9 @@ const char *nyc_status_name(int status);
 
 /**
  * The detail text of the calling thread's last failed `nyc_*` call (for
- * example `"TOO_LARGE: key is 70000 bytes; the limit is 65536"`), or `""`
- * if this thread has had no failure. The text stays valid until this
- * thread's next `nyc_*` call that fails; never free it.
+ * example `"TOO_LARGE: key of 70000 bytes exceeds max_key_size (65536 bytes)"`),
+ * or `""` if this thread has had no failure. The text stays valid until
+ * this thread's next `nyc_*` call that fails; never free it.
  */
 const char *nyc_last_error(void);
 

@@ -97,6 +97,15 @@ impl Error {
         &self.message
     }
 
+    /// The message when it is a static string (no allocation behind it);
+    /// the C API records such errors without touching the heap.
+    pub(crate) fn static_message(&self) -> Option<&'static str> {
+        match self.message {
+            Cow::Borrowed(m) => Some(m),
+            Cow::Owned(_) => None,
+        }
+    }
+
     pub(crate) fn invalid(message: String) -> Self {
         Error::with_message(ErrorKind::InvalidArgument, message)
     }

@@ -90,6 +90,60 @@ impl Peer for NyCopy {
     }
 }
 
+/// nycache through the C ABI, calling the `extern "C"` functions exactly as
+/// a C host does (pointer + length in, copy into the caller's buffer).
+struct NyC(*mut nycache::ffi::nyc_cache);
+impl NyC {
+    fn open(config: &str) -> NyC {
+        let config = std::ffi::CString::new(config).unwrap();
+        let mut handle = std::ptr::null_mut();
+        // SAFETY: a NUL-terminated config and a writable out-pointer.
+        let st = unsafe { nycache::ffi::nyc_open(config.as_ptr(), &mut handle) };
+        assert_eq!(st, nycache::ffi::nyc_status::NYC_OK);
+        NyC(handle)
+    }
+}
+impl Peer for NyC {
+    #[inline]
+    fn get(&self, k: &Key) -> bool {
+        let mut buf = [0u8; 128];
+        let mut len = 0usize;
+        // SAFETY: a live handle, a readable key, a writable buffer and length.
+        let st = unsafe {
+            nycache::ffi::nyc_get(
+                self.0,
+                k.as_ptr().cast(),
+                k.len(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut len,
+            )
+        };
+        st == nycache::ffi::nyc_status::NYC_OK
+    }
+    #[inline]
+    fn set(&self, k: &Key, v: &[u8]) {
+        // SAFETY: a live handle and readable key and value ranges.
+        let st = unsafe {
+            nycache::ffi::nyc_set(
+                self.0,
+                k.as_ptr().cast(),
+                k.len(),
+                v.as_ptr().cast(),
+                v.len(),
+                0,
+            )
+        };
+        assert_eq!(st, nycache::ffi::nyc_status::NYC_OK);
+    }
+}
+impl Drop for NyC {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from nyc_open and is closed once.
+        unsafe { nycache::ffi::nyc_close(self.0) }
+    }
+}
+
 struct Quick(quick_cache::sync::Cache<Key, Arc<[u8]>>);
 impl Peer for Quick {
     #[inline]
@@ -137,6 +191,12 @@ pub fn peers() -> Vec<(&'static str, Box<dyn Peer>)> {
     vec![
         ("nycache", Box::new(Ny(ny())) as Box<dyn Peer>),
         ("nycache_copy", Box::new(NyCopy(ny()))),
+        (
+            "nycache_c_abi",
+            Box::new(NyC::open(&format!(
+                "max_memory=1GiB max_entries={CAPACITY} maintenance_ms=0"
+            ))),
+        ),
         (
             "quick_cache",
             Box::new(Quick(quick_cache::sync::Cache::new(CAPACITY))),

@@ -1,7 +1,7 @@
 //! Status codes, their names, the per-thread last-error text and the
 //! library version.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CString, c_char, c_int};
 
 use crate::error::{Error, ErrorKind};
@@ -112,54 +112,71 @@ pub extern "C" fn nyc_status_name(status: c_int) -> *const c_char {
         .map_or(c"NYC_UNKNOWN".as_ptr(), |name| name.as_ptr())
 }
 
-/// What the calling thread's last failure was. The message is kept as an
-/// [`Error`] (usually a static string, so recording it does not allocate)
-/// and turned into C text only when `nyc_last_error` asks.
-struct LastError {
-    error: Option<Error>,
-    text: Option<CString>,
+/// The calling thread's last failure. Most failures on hot paths
+/// (`NYC_NOT_FOUND`, `NYC_EXISTS`, ...) carry a static message: those are
+/// recorded in [`LAST_STATIC`], a plain `Cell` with no destructor, so a miss
+/// through the C API costs one thread-local store and no allocation. Other
+/// messages go to [`LAST_OWNED`]. The C text is built only when
+/// `nyc_last_error` asks for it.
+#[derive(Clone, Copy)]
+enum Last {
+    None,
+    Static(ErrorKind, &'static str),
+    /// The error in `LAST_OWNED`.
+    Owned,
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<LastError> = const { RefCell::new(LastError { error: None, text: None }) };
+    static LAST_STATIC: Cell<Last> = const { Cell::new(Last::None) };
+    static LAST_OWNED: RefCell<(Option<Error>, Option<CString>)> = const { RefCell::new((None, None)) };
 }
 
 /// Records `error` as this thread's last failure and returns its status.
 pub(crate) fn fail(error: Error) -> nyc_status {
     let status = nyc_status::from(error.kind());
-    // `try_with`: during thread teardown the slot may be gone; the status
-    // still reaches the caller.
-    let _ = LAST_ERROR.try_with(|slot| {
-        if let Ok(mut slot) = slot.try_borrow_mut() {
-            slot.error = Some(error);
-            slot.text = None;
+    let last = match error.static_message() {
+        Some(message) => Last::Static(error.kind(), message),
+        None => {
+            // `try_with`: during thread teardown the slot may be gone; the
+            // status still reaches the caller.
+            let stored = LAST_OWNED.try_with(|slot| slot.try_borrow_mut().map(|mut s| s.0 = Some(error)).is_ok());
+            if stored == Ok(true) { Last::Owned } else { Last::None }
         }
-    });
+    };
+    let _ = LAST_STATIC.try_with(|cell| cell.set(last));
     status
 }
 
 /// The detail text of the calling thread's last failed `nyc_*` call (for
-/// example `"TOO_LARGE: key is 70000 bytes; the limit is 65536"`), or `""`
-/// if this thread has had no failure. The text stays valid until this
-/// thread's next `nyc_*` call that fails; never free it.
+/// example `"TOO_LARGE: key of 70000 bytes exceeds max_key_size (65536 bytes)"`),
+/// or `""` if this thread has had no failure. The text stays valid until
+/// this thread's next `nyc_*` call that fails; never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn nyc_last_error() -> *const c_char {
-    LAST_ERROR
-        .try_with(|slot| {
-            let Ok(mut slot) = slot.try_borrow_mut() else {
-                return c"".as_ptr();
-            };
-            let slot = &mut *slot;
-            let Some(error) = &slot.error else {
-                return c"".as_ptr();
-            };
-            let text = slot.text.get_or_insert_with(|| {
-                // Interior NULs (from a key echoed in a message) would cut
-                // the C string short; show them as U+FFFD instead.
-                let s = error.to_string().replace('\0', "\u{fffd}");
-                CString::new(s).unwrap_or_default()
-            });
-            text.as_ptr()
+    let last = LAST_STATIC.try_with(Cell::get).unwrap_or(Last::None);
+    let text = match last {
+        Last::None => return c"".as_ptr(),
+        Last::Static(kind, message) => format!("{}: {message}", kind.name()),
+        Last::Owned => {
+            let owned = LAST_OWNED.try_with(|slot| slot.try_borrow().ok().and_then(|s| s.0.as_ref().map(Error::to_string)));
+            match owned {
+                Ok(Some(text)) => text,
+                _ => return c"".as_ptr(),
+            }
+        }
+    };
+    // Interior NULs (from a key echoed in a message) would cut the C string
+    // short; show them as U+FFFD instead.
+    let text = CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default();
+    LAST_OWNED
+        .try_with(|slot| match slot.try_borrow_mut() {
+            // Asking twice must not invalidate the first pointer: keep the
+            // stored text when it is already this one.
+            Ok(mut slot) => match &slot.1 {
+                Some(old) if *old == text => old.as_ptr(),
+                _ => slot.1.insert(text).as_ptr(),
+            },
+            Err(_) => c"".as_ptr(),
         })
         .unwrap_or(c"".as_ptr())
 }
