@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_value;
 use super::slice::{buffer, bytes, out};
-use super::status::nyc_status;
+use super::status::{fail_static, nyc_status};
 use crate::KeyTtl;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -19,9 +19,11 @@ pub(crate) fn ttl(ttl_ms: u64) -> Option<Duration> {
     (ttl_ms != 0).then(|| Duration::from_millis(ttl_ms))
 }
 
-#[cold]
-pub(crate) fn not_found() -> Error {
-    Error::new(ErrorKind::NotFound, "key not found")
+/// `NYC_NOT_FOUND`, recorded as this thread's last error. An expected
+/// outcome, so it is returned as a status rather than built as an `Error`.
+#[inline]
+pub(crate) fn missing() -> nyc_status {
+    fail_static(ErrorKind::NotFound, "key not found")
 }
 
 #[cold]
@@ -36,8 +38,8 @@ fn too_small(needed: usize, cap: usize) -> Error {
 
 /// Found → Ok, absent → NOT_FOUND.
 #[inline]
-fn found(yes: bool) -> Result<()> {
-    if yes { Ok(()) } else { Err(not_found()) }
+fn found(yes: bool) -> Result<nyc_status> {
+    Ok(if yes { nyc_status::NYC_OK } else { missing() })
 }
 
 macro_rules! key_arg {
@@ -174,11 +176,11 @@ pub unsafe extern "C" fn nyc_get(
         // SAFETY: the caller promises `len` is NULL or writable.
         let len = unsafe { out(len, "len") }?;
         match c.get_into(key, buf)? {
-            None => Err(not_found()),
+            None => Ok(missing()),
             Some(n) => {
                 *len = n;
                 if n <= cap {
-                    Ok(())
+                    Ok(nyc_status::NYC_OK)
                 } else {
                     Err(too_small(n, cap))
                 }
@@ -209,7 +211,9 @@ pub unsafe extern "C" fn nyc_gets(
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` and `version` are NULL or writable.
         let (len, version) = unsafe { (out(len, "len")?, out(version, "version")?) };
-        let found = c.gets(key)?.ok_or_else(not_found)?;
+        let Some(found) = c.gets(key)? else {
+            return Ok(missing());
+        };
         let value = found.value.as_bytes();
         *len = value.len();
         let dest = buf
@@ -217,7 +221,7 @@ pub unsafe extern "C" fn nyc_gets(
             .ok_or_else(|| too_small(value.len(), cap))?;
         dest.copy_from_slice(value);
         *version = found.version;
-        Ok(())
+        Ok(nyc_status::NYC_OK)
     })
 }
 
@@ -240,9 +244,11 @@ pub unsafe extern "C" fn nyc_get_value(
         let key = key_arg!(key, klen);
         // SAFETY: the caller promises `out` is NULL or writable.
         let slot = unsafe { out(out_value, "out") }?;
-        let value = c.get(key)?.ok_or_else(not_found)?;
+        let Some(value) = c.get(key)? else {
+            return Ok(missing());
+        };
         *slot = nyc_value::entry(value);
-        Ok(())
+        Ok(nyc_status::NYC_OK)
     })
 }
 
@@ -349,11 +355,11 @@ pub unsafe extern "C" fn nyc_ttl(
         // SAFETY: the caller promises `ms` is NULL or writable.
         let ms = unsafe { out(ms, "ms") }?;
         *ms = match c.ttl(key)? {
-            KeyTtl::Missing => return Err(not_found()),
+            KeyTtl::Missing => return Ok(missing()),
             KeyTtl::Persistent => -1,
             KeyTtl::Expires(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         };
-        Ok(())
+        Ok(nyc_status::NYC_OK)
     })
 }
 

@@ -139,12 +139,25 @@ pub(crate) fn fail(error: Error) -> nyc_status {
         None => {
             // `try_with`: during thread teardown the slot may be gone; the
             // status still reaches the caller.
-            let stored = LAST_OWNED.try_with(|slot| slot.try_borrow_mut().map(|mut s| s.0 = Some(error)).is_ok());
-            if stored == Ok(true) { Last::Owned } else { Last::None }
+            let stored = LAST_OWNED
+                .try_with(|slot| slot.try_borrow_mut().map(|mut s| s.0 = Some(error)).is_ok());
+            if stored == Ok(true) {
+                Last::Owned
+            } else {
+                Last::None
+            }
         }
     };
     let _ = LAST_STATIC.try_with(|cell| cell.set(last));
     status
+}
+
+/// Records a failure whose message is static (cheap: no `Error` is built)
+/// and returns its status.
+#[inline]
+pub(crate) fn fail_static(kind: ErrorKind, message: &'static str) -> nyc_status {
+    let _ = LAST_STATIC.try_with(|cell| cell.set(Last::Static(kind, message)));
+    nyc_status::from(kind)
 }
 
 /// The detail text of the calling thread's last failed `nyc_*` call (for
@@ -158,7 +171,11 @@ pub extern "C" fn nyc_last_error() -> *const c_char {
         Last::None => return c"".as_ptr(),
         Last::Static(kind, message) => format!("{}: {message}", kind.name()),
         Last::Owned => {
-            let owned = LAST_OWNED.try_with(|slot| slot.try_borrow().ok().and_then(|s| s.0.as_ref().map(Error::to_string)));
+            let owned = LAST_OWNED.try_with(|slot| {
+                slot.try_borrow()
+                    .ok()
+                    .and_then(|s| s.0.as_ref().map(Error::to_string))
+            });
             match owned {
                 Ok(Some(text)) => text,
                 _ => return c"".as_ptr(),
