@@ -102,7 +102,7 @@ impl nyc_array {
     fn item(&self, index: usize) -> Option<&[u8]> {
         let end = *self.ends.get(index)?;
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        Some(&self.bytes[start..end])
+        self.bytes.get(start..end)
     }
 }
 

@@ -166,6 +166,11 @@ pub(crate) fn fail_static(kind: ErrorKind, message: &'static str) -> nyc_status 
 /// this thread's next `nyc_*` call that fails; never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn nyc_last_error() -> *const c_char {
+    // Formatting cannot panic in practice, but no panic may cross into C.
+    std::panic::catch_unwind(last_error_text).unwrap_or(c"".as_ptr())
+}
+
+fn last_error_text() -> *const c_char {
     let last = LAST_STATIC.try_with(Cell::get).unwrap_or(Last::None);
     let text = match last {
         Last::None => return c"".as_ptr(),
