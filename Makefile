@@ -38,14 +38,19 @@ all: build
 build:
 	$(CARGO) build --release
 
+# Each build also gets the soname link (`libnycache.so.MAJOR`) that the
+# programs linked against it ask the loader for.
 release:
 	$(CARGO) build --release --lib
+	ln -sf libnycache.so $(RELEASE_DIR)/libnycache.so.$(MAJOR)
 
 lib-debug:
 	$(CARGO) build --lib
+	ln -sf libnycache.so $(DEBUG_DIR)/libnycache.so.$(MAJOR)
 
 lib-sys:
 	CARGO_TARGET_DIR=target/sys $(CARGO) build --lib --no-default-features
+	ln -sf libnycache.so $(SYS_DIR)/libnycache.so.$(MAJOR)
 
 demo: release
 	$(CARGO) run --quiet --release --example quickstart
@@ -88,13 +93,15 @@ test-asan: lib-sys
 	$(CXX) $(CXXFLAGS_STRICT) $(SANITIZE) tests/cpp/test_cpp.cpp -L$(SYS_DIR) -lnycache -Wl,-rpath,$(CURDIR)/$(SYS_DIR) -o $(OUT)/test_cpp-asan
 	@echo "== test_cpp (asan+ubsan)"; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(OUT)/test_cpp-asan
 
-# valgrind memcheck over the C suites, library on the system allocator.
+# valgrind memcheck over the C and C++ suites, library on the system allocator.
 test-valgrind: lib-sys
 	@mkdir -p $(OUT)
 	@set -e; for t in $(C_TESTS); do \
 	  $(CC) $(CFLAGS_STRICT) tests/c/$$t.c -L$(SYS_DIR) -lnycache -Wl,-rpath,$(CURDIR)/$(SYS_DIR) $(STATIC_LIBS) -o $(OUT)/$$t-sys; \
 	  echo "== $$t (valgrind)"; $(VALGRIND) $(OUT)/$$t-sys; \
 	done
+	$(CXX) $(CXXFLAGS_STRICT) tests/cpp/test_cpp.cpp -L$(SYS_DIR) -lnycache -Wl,-rpath,$(CURDIR)/$(SYS_DIR) -o $(OUT)/test_cpp-sys
+	@echo "== test_cpp (valgrind)"; $(VALGRIND) $(OUT)/test_cpp-sys
 
 # The shipped (jemalloc) library loaded at run time, from C and from Python
 # ctypes: catches "cannot allocate memory in static TLS block".

@@ -388,7 +388,8 @@ enum nyc_status nyc_get(const struct nyc_cache *cache,
 
 /**
  * Like `nyc_get`, also writing the value's CAS version to `*version` (for
- * `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written.
+ * `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written. A NULL
+ * `len` or `version` is `NYC_INVALID_ARGUMENT`.
  *
  * # Safety
  * As `nyc_get`; `version` is NULL or writable.
@@ -413,7 +414,7 @@ enum nyc_status nyc_gets(const struct nyc_cache *cache,
 enum nyc_status nyc_get_value(const struct nyc_cache *cache,
                               const void *key,
                               size_t klen,
-                              struct nyc_value **out_value);
+                              struct nyc_value **out);
 
 /**
  * Removes `key`. `NYC_OK` if it existed, `NYC_NOT_FOUND` if not.
@@ -487,7 +488,7 @@ enum nyc_status nyc_incr(const struct nyc_cache *cache,
                          const void *key,
                          size_t klen,
                          int64_t delta,
-                         int64_t *out_value);
+                         int64_t *out);
 
 /**
  * Opens a cache. `config` is NULL (all defaults) or `key=value` pairs
@@ -500,7 +501,7 @@ enum nyc_status nyc_incr(const struct nyc_cache *cache,
  * # Safety
  * `config` is NULL or NUL-terminated; `out` is NULL or writable.
  */
-enum nyc_status nyc_open(const char *config, struct nyc_cache **out_cache);
+enum nyc_status nyc_open(const char *config, struct nyc_cache **out);
 
 /**
  * Closes a cache: stops its background thread and frees the handle. NULL
@@ -525,8 +526,9 @@ void nyc_close(struct nyc_cache *cache);
  *
  * On success `*next` receives the next cursor and `*keys` an array of the
  * keys found (free it with `nyc_array_free`). Statuses: `NYC_OK`;
- * `NYC_INVALID_ARGUMENT` (a cursor this cache never returned, NULL handle
- * or out-parameters).
+ * `NYC_INVALID_ARGUMENT` (NULL handle or out-parameters, or a cursor whose
+ * shard part is out of range; other made-up cursors are not detected and
+ * simply resume from the slot they name).
  *
  * # Safety
  * `cache` is NULL or live; `glob` is NULL or NUL-terminated; `next` and
@@ -556,7 +558,7 @@ enum nyc_status nyc_flush(const struct nyc_cache *cache);
  * # Safety
  * `cache` is NULL or live; `out` is NULL or writable.
  */
-enum nyc_status nyc_stats(const struct nyc_cache *cache, struct nyc_cache_stats *out_stats);
+enum nyc_status nyc_stats(const struct nyc_cache *cache, struct nyc_cache_stats *out);
 
 /**
  * The counters in Prometheus text exposition format, as a value handle
@@ -566,7 +568,7 @@ enum nyc_status nyc_stats(const struct nyc_cache *cache, struct nyc_cache_stats 
  * # Safety
  * `cache` is NULL or live; `out` is NULL or writable.
  */
-enum nyc_status nyc_metrics_text(const struct nyc_cache *cache, struct nyc_value **out_text);
+enum nyc_status nyc_metrics_text(const struct nyc_cache *cache, struct nyc_value **out);
 
 /**
  * The name of a status code, e.g. `"NYC_NOT_FOUND"`; `"NYC_UNKNOWN"` for

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_value;
-use super::slice::{buffer, bytes, out};
+use super::slice::{buffer, bytes, out_param};
 use super::status::{fail_static, nyc_status};
 use crate::KeyTtl;
 use crate::error::{Error, ErrorKind, Result};
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn nyc_get(
         // SAFETY: the caller promises `buf` is NULL or `cap` writable bytes.
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` is NULL or writable.
-        let len = unsafe { out(len, "len") }?;
+        let len = unsafe { out_param(len, "len") }?;
         match c.get_into(key, buf)? {
             None => Ok(missing()),
             Some(n) => {
@@ -190,7 +190,8 @@ pub unsafe extern "C" fn nyc_get(
 }
 
 /// Like `nyc_get`, also writing the value's CAS version to `*version` (for
-/// `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written.
+/// `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written. A NULL
+/// `len` or `version` is `NYC_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// As `nyc_get`; `version` is NULL or writable.
@@ -210,7 +211,7 @@ pub unsafe extern "C" fn nyc_gets(
         // SAFETY: the caller promises `buf` is NULL or `cap` writable bytes.
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` and `version` are NULL or writable.
-        let (len, version) = unsafe { (out(len, "len")?, out(version, "version")?) };
+        let (len, version) = unsafe { (out_param(len, "len")?, out_param(version, "version")?) };
         let Some(found) = c.gets(key)? else {
             return Ok(missing());
         };
@@ -237,13 +238,13 @@ pub unsafe extern "C" fn nyc_get_value(
     cache: *const nyc_cache,
     key: *const c_void,
     klen: usize,
-    out_value: *mut *mut nyc_value,
+    out: *mut *mut nyc_value,
 ) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         let key = key_arg!(key, klen);
         // SAFETY: the caller promises `out` is NULL or writable.
-        let slot = unsafe { out(out_value, "out") }?;
+        let slot = unsafe { out_param(out, "out") }?;
         let Some(value) = c.get(key)? else {
             return Ok(missing());
         };
@@ -353,7 +354,7 @@ pub unsafe extern "C" fn nyc_ttl(
     with_cache(unsafe { cache.as_ref() }, |c| {
         let key = key_arg!(key, klen);
         // SAFETY: the caller promises `ms` is NULL or writable.
-        let ms = unsafe { out(ms, "ms") }?;
+        let ms = unsafe { out_param(ms, "ms") }?;
         *ms = match c.ttl(key)? {
             KeyTtl::Missing => return Ok(missing()),
             KeyTtl::Persistent => -1,
@@ -379,13 +380,13 @@ pub unsafe extern "C" fn nyc_incr(
     key: *const c_void,
     klen: usize,
     delta: i64,
-    out_value: *mut i64,
+    out: *mut i64,
 ) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         let n = c.incr(key_arg!(key, klen), delta)?;
         // SAFETY: the caller promises `out` is NULL or writable.
-        if let Some(slot) = unsafe { out_value.as_mut() } {
+        if let Some(slot) = unsafe { out.as_mut() } {
             *slot = n;
         }
         Ok(())

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::boundary::{guarded, nyc_cache};
-use super::slice::{c_text, out};
+use super::slice::{c_text, out_param};
 use super::status::nyc_status;
 use crate::Cache;
 use crate::error::Error;
@@ -18,13 +18,10 @@ use crate::error::Error;
 /// # Safety
 /// `config` is NULL or NUL-terminated; `out` is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_open(
-    config: *const c_char,
-    out_cache: *mut *mut nyc_cache,
-) -> nyc_status {
+pub unsafe extern "C" fn nyc_open(config: *const c_char, out: *mut *mut nyc_cache) -> nyc_status {
     guarded(|| {
         // SAFETY: the caller promises NULL or a writable pointer.
-        let slot = unsafe { out(out_cache, "out") }?;
+        let slot = unsafe { out_param(out, "out") }?;
         // SAFETY: the caller promises NULL or NUL-terminated text.
         let text = unsafe { c_text(config) }.unwrap_or(b"");
         let text = std::str::from_utf8(text)

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_array;
-use super::slice::{c_text, out};
+use super::slice::{c_text, out_param};
 use super::status::nyc_status;
 
 /// One step of a cursor iteration over the keys (Redis SCAN). Start with
@@ -19,8 +19,9 @@ use super::status::nyc_status;
 ///
 /// On success `*next` receives the next cursor and `*keys` an array of the
 /// keys found (free it with `nyc_array_free`). Statuses: `NYC_OK`;
-/// `NYC_INVALID_ARGUMENT` (a cursor this cache never returned, NULL handle
-/// or out-parameters).
+/// `NYC_INVALID_ARGUMENT` (NULL handle or out-parameters, or a cursor whose
+/// shard part is out of range; other made-up cursors are not detected and
+/// simply resume from the slot they name).
 ///
 /// # Safety
 /// `cache` is NULL or live; `glob` is NULL or NUL-terminated; `next` and
@@ -37,7 +38,13 @@ pub unsafe extern "C" fn nyc_scan(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `next` and `keys` are NULL or writable, `glob` NULL or NUL-terminated.
-        let (next, keys, glob) = unsafe { (out(next, "next")?, out(keys, "keys")?, c_text(glob)) };
+        let (next, keys, glob) = unsafe {
+            (
+                out_param(next, "next")?,
+                out_param(keys, "keys")?,
+                c_text(glob),
+            )
+        };
         let (cursor, found) = c.scan(cursor, glob, count)?;
         *keys = nyc_array::from_items(&found);
         *next = cursor;

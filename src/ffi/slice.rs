@@ -107,7 +107,7 @@ pub(crate) unsafe fn c_text<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
 /// # Safety
 /// Unless NULL, `ptr` points to a writable `T`.
 #[inline]
-pub(crate) unsafe fn out<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T> {
+pub(crate) unsafe fn out_param<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T> {
     // SAFETY: the caller promises a NULL or writable, aligned pointer.
     unsafe { ptr.as_mut() }.ok_or_else(|| null_out(what))
 }
@@ -150,7 +150,7 @@ mod tests {
             assert!(array::<nyc_slice>(std::ptr::null(), 2, "keys").is_err());
             assert!(c_text(std::ptr::null()).is_none());
             assert!(
-                out::<u64>(std::ptr::null_mut(), "version")
+                out_param::<u64>(std::ptr::null_mut(), "version")
                     .unwrap_err()
                     .message()
                     .contains("version")

@@ -2,7 +2,7 @@
 
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_value;
-use super::slice::out;
+use super::slice::out_param;
 use super::status::nyc_status;
 use crate::Stats;
 
@@ -70,12 +70,12 @@ impl From<Stats> for nyc_cache_stats {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nyc_stats(
     cache: *const nyc_cache,
-    out_stats: *mut nyc_cache_stats,
+    out: *mut nyc_cache_stats,
 ) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `out` is NULL or writable.
-        let slot = unsafe { out(out_stats, "out") }?;
+        let slot = unsafe { out_param(out, "out") }?;
         *slot = c.stats().into();
         Ok(())
     })
@@ -90,12 +90,12 @@ pub unsafe extern "C" fn nyc_stats(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nyc_metrics_text(
     cache: *const nyc_cache,
-    out_text: *mut *mut nyc_value,
+    out: *mut *mut nyc_value,
 ) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `out` is NULL or writable.
-        let slot = unsafe { out(out_text, "out") }?;
+        let slot = unsafe { out_param(out, "out") }?;
         *slot = nyc_value::owned(c.metrics_text().into_bytes());
         Ok(())
     })
