@@ -17,9 +17,7 @@ use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
 use crate::engine::block::{Block, Value};
 use crate::engine::fork::{self, ForkLocks};
-use crate::engine::shard::{
-    Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher,
-};
+use crate::engine::shard::{Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
 use crate::stats::Stats;
@@ -188,10 +186,7 @@ impl Cache {
     fn key_too_large(&self, len: usize) -> Error {
         Error::with_message(
             ErrorKind::TooLarge,
-            format!(
-                "key of {len} bytes exceeds max_key_size ({} bytes)",
-                self.inner.config.max_key_size
-            ),
+            format!("key of {len} bytes exceeds max_key_size ({} bytes)", self.inner.config.max_key_size),
         )
     }
 
@@ -200,10 +195,7 @@ impl Cache {
         if value.len() as u64 > max {
             return Err(Error::with_message(
                 ErrorKind::TooLarge,
-                format!(
-                    "value of {} bytes exceeds max_value_size ({max} bytes)",
-                    value.len()
-                ),
+                format!("value of {} bytes exceeds max_value_size ({max} bytes)", value.len()),
             ));
         }
         Ok(())
@@ -224,34 +216,17 @@ impl Cache {
         self.check_key(key)?;
         self.check_value(value)?;
         match codec::compress(value, self.inner.config.compress_min) {
-            Some(packed) => Ok(Prepared {
-                block: Block::new(key, &packed)?,
-                encoding: Encoding::Lz4,
-                raw_len: value.len(),
-            }),
-            None => Ok(Prepared {
-                block: Block::new(key, value)?,
-                encoding: Encoding::Raw,
-                raw_len: value.len(),
-            }),
+            Some(packed) => Ok(Prepared { block: Block::new(key, &packed)?, encoding: Encoding::Lz4, raw_len: value.len() }),
+            None => Ok(Prepared { block: Block::new(key, value)?, encoding: Encoding::Raw, raw_len: value.len() }),
         }
     }
 
-    fn write(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        ttl: Option<Duration>,
-        flags: u32,
-        cond: Condition,
-    ) -> Result<()> {
+    fn write(&self, key: &[u8], value: &[u8], ttl: Option<Duration>, flags: u32, cond: Condition) -> Result<()> {
         let prepared = self.prepare(key, value)?;
         let hash = self.hash(key);
         let at = self.expires_at(ttl);
         let clock = &*self.inner.clock;
-        self.shard(hash)
-            .lock()
-            .store(hash, prepared, ExpiryUpdate::At(at), flags, cond, clock)
+        self.shard(hash).lock().store(hash, prepared, ExpiryUpdate::At(at), flags, cond, clock)
     }
 
     /// Stores `value` under `key`, replacing any previous value. `ttl`
@@ -262,13 +237,7 @@ impl Cache {
 
     /// Like [`set`](Self::set), also storing 32 bits of client flags
     /// (memcached's flags), returned by [`gets`](Self::gets).
-    pub fn set_with_flags(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        ttl: Option<Duration>,
-        flags: u32,
-    ) -> Result<()> {
+    pub fn set_with_flags(&self, key: &[u8], value: &[u8], ttl: Option<Duration>, flags: u32) -> Result<()> {
         self.write(key, value, ttl, flags, Condition::Always)
     }
 
@@ -292,10 +261,7 @@ impl Cache {
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        let found = self
-            .shard(hash)
-            .lock()
-            .read_block(hash, key, false, &*self.inner.clock)?;
+        let found = self.shard(hash).lock().read_block(hash, key, false, &*self.inner.clock)?;
         Ok(found.map(|(b, _, _)| Value::from_block(b)))
     }
 
@@ -306,11 +272,7 @@ impl Cache {
     pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        match self
-            .shard(hash)
-            .lock()
-            .read_into(hash, key, buf, &*self.inner.clock)?
-        {
+        match self.shard(hash).lock().read_into(hash, key, buf, &*self.inner.clock)? {
             ReadInto::Missing => Ok(None),
             ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
         }
@@ -320,35 +282,22 @@ impl Cache {
     pub fn gets(&self, key: &[u8]) -> Result<Option<Versioned>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        let found = self
-            .shard(hash)
-            .lock()
-            .read_block(hash, key, true, &*self.inner.clock)?;
-        Ok(found.map(|(b, version, flags)| Versioned {
-            value: Value::from_block(b),
-            version,
-            flags,
-        }))
+        let found = self.shard(hash).lock().read_block(hash, key, true, &*self.inner.clock)?;
+        Ok(found.map(|(b, version, flags)| Versioned { value: Value::from_block(b), version, flags }))
     }
 
     /// Removes the key; true if it existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        Ok(self
-            .shard(hash)
-            .lock()
-            .delete(hash, key, &*self.inner.clock))
+        Ok(self.shard(hash).lock().delete(hash, key, &*self.inner.clock))
     }
 
     /// True if the key exists (does not count as a use for eviction).
     pub fn exists(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        Ok(self
-            .shard(hash)
-            .lock()
-            .exists(hash, key, &*self.inner.clock))
+        Ok(self.shard(hash).lock().exists(hash, key, &*self.inner.clock))
     }
 
     /// Marks the key as just used (Redis TOUCH); true if it exists.
@@ -367,10 +316,7 @@ impl Cache {
             Some(d) if d.is_zero() => self.inner.clock.now_ms(),
             other => self.expires_at(other),
         };
-        Ok(self
-            .shard(hash)
-            .lock()
-            .set_expiry(hash, key, at, &*self.inner.clock))
+        Ok(self.shard(hash).lock().set_expiry(hash, key, at, &*self.inner.clock))
     }
 
     /// Removes the key's TTL (Redis PERSIST). True if the key existed and
@@ -406,9 +352,7 @@ impl Cache {
         self.check_key(key)?;
         let hash = self.hash(key);
         let max = self.inner.resolved.max_value_size;
-        self.shard(hash)
-            .lock()
-            .incr(hash, key, delta, max, &*self.inner.clock)
+        self.shard(hash).lock().incr(hash, key, delta, max, &*self.inner.clock)
     }
 
     /// Subtracts `delta` (Redis DECRBY).
@@ -426,14 +370,8 @@ impl Cache {
 
     /// Writes many pairs with one TTL. Stops at the first error, which it
     /// returns; the pairs before it are stored.
-    pub fn set_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-        &self,
-        items: &[(K, V)],
-        ttl: Option<Duration>,
-    ) -> Result<()> {
-        items
-            .iter()
-            .try_for_each(|(k, v)| self.set(k.as_ref(), v.as_ref(), ttl))
+    pub fn set_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, items: &[(K, V)], ttl: Option<Duration>) -> Result<()> {
+        items.iter().try_for_each(|(k, v)| self.set(k.as_ref(), v.as_ref(), ttl))
     }
 
     /// Deletes many keys; returns how many existed.
@@ -452,30 +390,20 @@ impl Cache {
     /// Every key present for the whole iteration is returned at least once,
     /// whatever other threads write meanwhile; a key may be returned twice if
     /// it was deleted and re-added during the scan.
-    pub fn scan(
-        &self,
-        cursor: u64,
-        pattern: Option<&[u8]>,
-        count: usize,
-    ) -> Result<(u64, Vec<Vec<u8>>)> {
+    pub fn scan(&self, cursor: u64, pattern: Option<&[u8]>, count: usize) -> Result<(u64, Vec<Vec<u8>>)> {
         self.check_fork();
         let shard_count = self.inner.shards.len() as u64;
         let mut shard = cursor >> 32;
         let mut slot = cursor & 0xffff_ffff;
         if shard >= shard_count {
-            return Err(Error::invalid(format!(
-                "scan cursor {cursor} is not one this cache returned"
-            )));
+            return Err(Error::invalid(format!("scan cursor {cursor} is not one this cache returned")));
         }
         let pattern = pattern.filter(|p| !crate::glob::is_match_all(p));
         let count = count.max(1);
         let mut keys = Vec::new();
         let clock = &*self.inner.clock;
         loop {
-            let next = self.inner.shards[shard as usize]
-                .0
-                .lock()
-                .scan(slot, count, pattern, &mut keys, clock);
+            let next = self.inner.shards[shard as usize].0.lock().scan(slot, count, pattern, &mut keys, clock);
             match next {
                 Some(s) if s <= u32::MAX as u64 => return Ok(((shard << 32) | s, keys)),
                 _ => {
@@ -565,10 +493,7 @@ impl Cache {
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cache")
-            .field("shards", &self.inner.shards.len())
-            .field("config", &self.inner.config)
-            .finish()
+        f.debug_struct("Cache").field("shards", &self.inner.shards.len()).field("config", &self.inner.config).finish()
     }
 }
 
@@ -580,11 +505,7 @@ impl Inner {
         let clock = &*self.clock;
         let mut removed = 0;
         for s in self.shards.iter() {
-            let guard = if try_only {
-                s.0.try_lock()
-            } else {
-                Some(s.0.lock())
-            };
+            let guard = if try_only { s.0.try_lock() } else { Some(s.0.lock()) };
             if let Some(mut shard) = guard {
                 removed += shard.expire_due(clock);
             }
@@ -601,26 +522,22 @@ impl Inner {
         let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         m.stop = stop.clone();
         let weak = Arc::downgrade(this);
-        let spawned = std::thread::Builder::new()
-            .name("nycache-maint".into())
-            .spawn(move || {
-                let (lock, cv) = &*stop;
-                loop {
-                    {
-                        let stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        let (stopped, _) = cv
-                            .wait_timeout_while(stopped, Duration::from_millis(period), |stopped| {
-                                !*stopped
-                            })
-                            .unwrap_or_else(|e| e.into_inner());
-                        if *stopped {
-                            return;
-                        }
+        let spawned = std::thread::Builder::new().name("nycache-maint".into()).spawn(move || {
+            let (lock, cv) = &*stop;
+            loop {
+                {
+                    let stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let (stopped, _) = cv
+                        .wait_timeout_while(stopped, Duration::from_millis(period), |stopped| !*stopped)
+                        .unwrap_or_else(|e| e.into_inner());
+                    if *stopped {
+                        return;
                     }
-                    let Some(inner) = weak.upgrade() else { return };
-                    inner.maintain(true);
                 }
-            });
+                let Some(inner) = weak.upgrade() else { return };
+                inner.maintain(true);
+            }
+        });
         // If the OS refuses a thread, the cache still works: lazy expiry
         // keeps reads correct and `run_maintenance` can be called by hand.
         m.thread = spawned.ok();

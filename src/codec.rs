@@ -57,10 +57,7 @@ pub(crate) fn decode_into(encoding: Encoding, stored: &[u8], out: &mut [u8]) -> 
             let n = lz4_flex::block::decompress_into(&stored[4..], out)
                 .map_err(|e| Error::with_message(ErrorKind::Corrupt, format!("lz4 value: {e}")))?;
             if n != out.len() {
-                return Err(Error::new(
-                    ErrorKind::Corrupt,
-                    "lz4 value decoded to the wrong length",
-                ));
+                return Err(Error::new(ErrorKind::Corrupt, "lz4 value decoded to the wrong length"));
             }
             Ok(())
         }
@@ -89,14 +86,7 @@ mod tests {
         assert!(compress(&v, v.len() + 1).is_none());
         // Pseudo-random bytes do not compress by 1/8.
         let mut x = 0x9e3779b97f4a7c15u64;
-        let noise: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let noise: Vec<u8> = (0..4096).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
         assert!(compress(&noise, 1).is_none());
     }
 

@@ -48,6 +48,7 @@ use std::str::FromStr;
 use crate::engine::shard::{largest_value_within, max_entry_charge};
 use crate::error::{Error, Result};
 
+
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
@@ -115,16 +116,13 @@ impl FromStr for PolicyKind {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        PolicyKind::ALL
-            .into_iter()
-            .find(|p| text.eq_ignore_ascii_case(p.name()))
-            .ok_or_else(|| {
-                let names: Vec<&str> = PolicyKind::ALL.iter().map(|p| p.name()).collect();
-                Error::invalid(format!(
-                    "unknown policy {text:?} (expected one of: {})",
-                    names.join(", ")
-                ))
-            })
+        PolicyKind::ALL.into_iter().find(|p| text.eq_ignore_ascii_case(p.name())).ok_or_else(|| {
+            let names: Vec<&str> = PolicyKind::ALL.iter().map(|p| p.name()).collect();
+            Error::invalid(format!(
+                "unknown policy {text:?} (expected one of: {})",
+                names.join(", ")
+            ))
+        })
     }
 }
 
@@ -201,8 +199,7 @@ impl Resolved {
     /// `shards <= max_entries`).
     pub fn shard_entry_limit(&self, i: usize) -> Option<u64> {
         let shards = self.shards as u64;
-        self.max_entries
-            .map(|n| n / shards + u64::from((i as u64) < n % shards))
+        self.max_entries.map(|n| n / shards + u64::from((i as u64) < n % shards))
     }
 }
 
@@ -288,9 +285,7 @@ impl Config {
                 return Err(Error::invalid(format!("duplicate config key {name:?}")));
             }
             if value.is_empty() {
-                return Err(Error::invalid(format!(
-                    "empty value for config key {name:?}"
-                )));
+                return Err(Error::invalid(format!("empty value for config key {name:?}")));
             }
             config.set(key, value)?;
         }
@@ -310,9 +305,7 @@ impl Config {
                 self.shards = Some(integer_value(value).and_then(to_usize).map_err(bad)?);
             }
             Key::Policy => {
-                self.policy = value
-                    .parse()
-                    .map_err(|e: Error| bad(e.message().to_owned()))?;
+                self.policy = value.parse().map_err(|e: Error| bad(e.message().to_owned()))?;
             }
             Key::CompressMin => {
                 self.compress_min = size_value(value).and_then(to_usize).map_err(bad)?;
@@ -637,7 +630,7 @@ fn size_value(text: &str) -> std::result::Result<u64, String> {
     let (int_digits, rest) = split_digits(text);
     if int_digits.is_empty() {
         return Err(
-            "expected a non-negative number with an optional unit such as KiB or MB".to_owned(),
+            "expected a non-negative number with an optional unit such as KiB or MB".to_owned()
         );
     }
     let (frac_digits, unit) = match rest.strip_prefix('.') {
@@ -683,10 +676,7 @@ fn to_usize(value: u64) -> std::result::Result<usize, String> {
 
 /// Splits `text` into its leading ASCII digits and the rest.
 fn split_digits(text: &str) -> (&str, &str) {
-    let end = text
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(text.len());
+    let end = text.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
     // Digits are ASCII, so `end` is a char boundary.
     text.split_at(end)
 }
@@ -694,9 +684,7 @@ fn split_digits(text: &str) -> (&str, &str) {
 /// The value of a string of ASCII digits, or `None` on overflow. Hand-written
 /// rather than `u64::from_str` because that also accepts a leading `+`.
 fn digits_value(digits: &str) -> Option<u64> {
-    digits.bytes().try_fold(0u64, |acc, b| {
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+    digits.bytes().try_fold(0u64, |acc, b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
 }
 
 /// `floor(0.<digits> * multiplier)`, exactly, for any number of digits.
@@ -706,9 +694,7 @@ fn digits_value(digits: &str) -> Option<u64> {
 /// `multiplier` (at most 2^40), so no step can overflow, and unlike floating
 /// point the result is exact, e.g. `1.0009765625KiB` is exactly 1025 bytes.
 fn fraction_times(digits: &str, multiplier: u64) -> u64 {
-    digits.bytes().rev().fold(0u64, |carry, b| {
-        (u64::from(b - b'0') * multiplier + carry) / 10
-    })
+    digits.bytes().rev().fold(0u64, |carry, b| (u64::from(b - b'0') * multiplier + carry) / 10)
 }
 
 #[cfg(test)]
@@ -725,11 +711,7 @@ mod tests {
         let err = result.expect_err("expected an error");
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
         for needle in needles {
-            assert!(
-                err.message().contains(needle),
-                "{needle:?} not in {:?}",
-                err.message()
-            );
+            assert!(err.message().contains(needle), "{needle:?} not in {:?}", err.message());
         }
     }
 
@@ -772,13 +754,7 @@ mod tests {
             }
         );
         // FromStr is the same parser.
-        assert_eq!(
-            "max_memory=128MiB shards=16"
-                .parse::<Config>()
-                .unwrap()
-                .shards,
-            Some(16)
-        );
+        assert_eq!("max_memory=128MiB shards=16".parse::<Config>().unwrap().shards, Some(16));
         assert_invalid("foo=1".parse::<Config>(), &["\"foo\""]);
     }
 
@@ -840,18 +816,12 @@ mod tests {
         // The largest TiB value that fits, fraction included.
         let max_tib = u64::MAX / TIB; // 16777215
         // .9999999999999999 TiB is 2^40 - 0.00011 bytes, truncated to 2^40 - 1.
-        assert_eq!(
-            parse_size(&format!("{max_tib}.9999999999999999TiB")).unwrap(),
-            u64::MAX
-        );
+        assert_eq!(parse_size(&format!("{max_tib}.9999999999999999TiB")).unwrap(), u64::MAX);
         assert_eq!(
             parse_size(&format!("{max_tib}.99999999999999999999999999999999999TiB")).unwrap(),
             u64::MAX
         );
-        assert_eq!(
-            Config::parse("max_memory=1.5MiB").unwrap().max_memory,
-            3 * MIB / 2
-        );
+        assert_eq!(Config::parse("max_memory=1.5MiB").unwrap().max_memory, 3 * MIB / 2);
     }
 
     #[test]
@@ -872,10 +842,7 @@ mod tests {
         }
         assert_eq!(PolicyKind::Lru.name(), "lru");
         assert_eq!(PolicyKind::Lru.to_string(), "lru");
-        assert_eq!(
-            Config::parse("max_memory=2mIb").unwrap().max_memory,
-            2 * MIB
-        );
+        assert_eq!(Config::parse("max_memory=2mIb").unwrap().max_memory, 2 * MIB);
     }
 
     #[test]
@@ -885,11 +852,7 @@ mod tests {
 
     #[test]
     fn whitespace() {
-        let want = Config {
-            max_memory: 2 * MIB,
-            shards: Some(4),
-            ..Config::default()
-        };
+        let want = Config { max_memory: 2 * MIB, shards: Some(4), ..Config::default() };
         for text in [
             "max_memory=2MiB shards=4",
             "max_memory=2MiB\tshards=4",
@@ -903,29 +866,20 @@ mod tests {
 
     #[test]
     fn error_unknown_key() {
-        assert_invalid(
-            Config::parse("max_memory=1MiB foo=3"),
-            &["unknown config key", "\"foo\""],
-        );
+        assert_invalid(Config::parse("max_memory=1MiB foo=3"), &["unknown config key", "\"foo\""]);
         assert_invalid(Config::parse("=3"), &["unknown config key", "\"=3\""]);
     }
 
     #[test]
     fn error_missing_equals() {
-        assert_invalid(
-            Config::parse("shards=4 max_memory"),
-            &["\"max_memory\"", "="],
-        );
+        assert_invalid(Config::parse("shards=4 max_memory"), &["\"max_memory\"", "="]);
         assert_invalid(Config::parse("shards 4"), &["\"shards\""]);
     }
 
     #[test]
     fn error_empty_value() {
         assert_invalid(Config::parse("shards="), &["empty value", "\"shards\""]);
-        assert_invalid(
-            Config::parse("max_memory= shards=4"),
-            &["empty value", "\"max_memory\""],
-        );
+        assert_invalid(Config::parse("max_memory= shards=4"), &["empty value", "\"max_memory\""]);
     }
 
     #[test]
@@ -934,10 +888,7 @@ mod tests {
             Config::parse("shards=4 max_memory=1MiB shards=4"),
             &["duplicate", "\"shards\""],
         );
-        assert_invalid(
-            Config::parse("policy=lru policy=LRU"),
-            &["duplicate", "\"policy\""],
-        );
+        assert_invalid(Config::parse("policy=lru policy=LRU"), &["duplicate", "\"policy\""]);
     }
 
     #[test]
@@ -970,14 +921,8 @@ mod tests {
             Config::parse("max_memory=12XB"),
             &["bad value \"12XB\" for max_memory", "\"XB\""],
         );
-        assert_invalid(
-            Config::parse("compress_min=1KIBB"),
-            &["\"1KIBB\"", "compress_min"],
-        );
-        assert_invalid(
-            Config::parse("max_value_size=1PB"),
-            &["\"1PB\"", "max_value_size"],
-        );
+        assert_invalid(Config::parse("compress_min=1KIBB"), &["\"1KIBB\"", "compress_min"]);
+        assert_invalid(Config::parse("max_value_size=1PB"), &["\"1PB\"", "max_value_size"]);
         assert_invalid(parse_size("5 MiB"), &["\"5 MiB\"", "unit"]);
         assert_invalid(parse_size("1e6"), &["\"1e6\"", "\"e6\""]);
         assert_invalid(parse_size("4ki"), &["\"4ki\""]);
@@ -1014,10 +959,7 @@ mod tests {
 
     #[test]
     fn error_bad_policy() {
-        assert_invalid(
-            Config::parse("policy=lfu"),
-            &["bad value \"lfu\" for policy", "lru"],
-        );
+        assert_invalid(Config::parse("policy=lfu"), &["bad value \"lfu\" for policy", "lru"]);
         assert_invalid("fifo".parse::<PolicyKind>(), &["\"fifo\""]);
     }
 
@@ -1065,96 +1007,49 @@ mod tests {
 
     #[test]
     fn builder_validates() {
-        assert_invalid(
-            Config::builder().max_memory(1023).build(),
-            &["max_memory", "1023"],
-        );
-        Config::builder()
-            .max_memory(1024)
-            .max_key_size(64)
-            .build()
-            .unwrap();
+        assert_invalid(Config::builder().max_memory(1023).build(), &["max_memory", "1023"]);
+        Config::builder().max_memory(1024).max_key_size(64).build().unwrap();
         assert_invalid(Config::builder().max_entries(0).build(), &["max_entries"]);
         Config::builder().max_entries(1).build().unwrap();
         for bad in [0, 3, 6, 12, 131_072] {
-            assert_invalid(
-                Config::builder().shards(bad).build(),
-                &["shards", &bad.to_string()],
-            );
+            assert_invalid(Config::builder().shards(bad).build(), &["shards", &bad.to_string()]);
         }
         for good in [1, 2, 64, 256] {
             Config::builder().shards(good).build().unwrap();
         }
         // 1024 shards of 64 KiB cannot hold two default 64 KiB keys, but can hold small ones.
-        assert_invalid(
-            Config::builder().shards(1024).build(),
-            &["max_key_size", "shards"],
-        );
-        Config::builder()
-            .shards(1024)
-            .max_key_size(1024)
-            .build()
-            .unwrap();
-        Config::builder()
-            .max_memory(64 * GIB)
-            .shards(65536)
-            .build()
-            .unwrap();
+        assert_invalid(Config::builder().shards(1024).build(), &["max_key_size", "shards"]);
+        Config::builder().shards(1024).max_key_size(1024).build().unwrap();
+        Config::builder().max_memory(64 * GIB).shards(65536).build().unwrap();
         assert_invalid(Config::builder().max_key_size(0).build(), &["max_key_size"]);
         assert_invalid(
-            Config::builder()
-                .max_key_size(u32::MAX as usize + 1)
-                .build(),
+            Config::builder().max_key_size(u32::MAX as usize + 1).build(),
             &["max_key_size", "4294967296"],
         );
+        assert_invalid(Config::builder().max_value_size(0).build(), &["max_value_size"]);
         assert_invalid(
-            Config::builder().max_value_size(0).build(),
-            &["max_value_size"],
-        );
-        assert_invalid(
-            Config::builder()
-                .max_memory(64 * GIB)
-                .max_value_size(MAX_LEN + 1)
-                .build(),
+            Config::builder().max_memory(64 * GIB).max_value_size(MAX_LEN + 1).build(),
             &["max_value_size", "4294967296"],
         );
-        Config::builder()
-            .max_memory(64 * GIB)
-            .max_value_size(MAX_LEN)
-            .build()
-            .unwrap();
+        Config::builder().max_memory(64 * GIB).max_value_size(MAX_LEN).build().unwrap();
         assert_invalid(
-            Config::builder()
-                .compress_min(u32::MAX as usize + 1)
-                .build(),
+            Config::builder().compress_min(u32::MAX as usize + 1).build(),
             &["compress_min", "4294967296"],
         );
-        Config::builder()
-            .compress_min(u32::MAX as usize)
-            .build()
-            .unwrap();
+        Config::builder().compress_min(u32::MAX as usize).build().unwrap();
         // Cross-field: the sizing rule.
         assert_invalid(
-            Config::builder()
-                .max_memory(MIB)
-                .max_value_size(MIB)
-                .build(),
+            Config::builder().max_memory(MIB).max_value_size(MIB).build(),
             &["max_value_size", "max_memory"],
         );
         // The default 64 KiB keys do not fit twice into a 1 KiB cache.
-        assert_invalid(
-            Config::builder().max_memory(1024).build(),
-            &["max_key_size", "max_memory"],
-        );
+        assert_invalid(Config::builder().max_memory(1024).build(), &["max_key_size", "max_memory"]);
     }
 
     /// Checks the invariants every `Resolved` must satisfy.
     #[track_caller]
     fn check_resolved(c: &Config, r: &Resolved) {
-        assert!(
-            r.shards.is_power_of_two() && r.shards <= MAX_SHARDS,
-            "{r:?}"
-        );
+        assert!(r.shards.is_power_of_two() && r.shards <= MAX_SHARDS, "{r:?}");
         assert_eq!(r.shard_budget, c.max_memory / r.shards as u64);
         assert!(r.shard_budget * r.shards as u64 <= c.max_memory);
         assert!(r.max_value_size >= 1 && r.max_value_size <= MAX_LEN);
@@ -1174,18 +1069,12 @@ mod tests {
         for p in [1, 2, 16, 256] {
             let r = c.resolve(p).unwrap();
             check_resolved(&c, &r);
-            assert!(
-                r.max_value_size >= 2 * 1024 * 1024,
-                "parallelism {p}: {r:?}"
-            );
+            assert!(r.max_value_size >= 2 * 1024 * 1024, "parallelism {p}: {r:?}");
         }
         for p in 0..=256 {
             let r = c.resolve(p).unwrap();
             check_resolved(&c, &r);
-            assert!(
-                r.max_value_size >= 2 * 1024 * 1024,
-                "parallelism {p}: {r:?}"
-            );
+            assert!(r.max_value_size >= 2 * 1024 * 1024, "parallelism {p}: {r:?}");
         }
         // The exact outcome for one machine, so a change to the rule shows up.
         let r = c.resolve(1).unwrap();
@@ -1199,10 +1088,7 @@ mod tests {
 
     #[test]
     fn automatic_shards_scale_with_parallelism() {
-        let c = Config {
-            max_memory: 64 * GIB,
-            ..Config::default()
-        };
+        let c = Config { max_memory: 64 * GIB, ..Config::default() };
         assert_eq!(c.resolve(1).unwrap().shards, 4);
         assert_eq!(c.resolve(3).unwrap().shards, 16);
         assert_eq!(c.resolve(16).unwrap().shards, 64);
@@ -1210,10 +1096,7 @@ mod tests {
         assert_eq!(c.resolve(usize::MAX).unwrap().shards, 1024);
         assert_eq!(c.resolve(0).unwrap().shards, 4);
         // Huge shards: the automatic value limit is capped at u32::MAX.
-        let c = Config {
-            max_memory: 64 * TIB,
-            ..Config::default()
-        };
+        let c = Config { max_memory: 64 * TIB, ..Config::default() };
         let r = c.resolve(1).unwrap();
         assert_eq!(r.max_value_size, MAX_LEN);
         check_resolved(&c, &r);
@@ -1222,11 +1105,7 @@ mod tests {
     #[test]
     fn explicit_shards_honoured() {
         for shards in [1, 2, 4, 64, 1024, 4096] {
-            let c = Config {
-                shards: Some(shards),
-                max_key_size: 16,
-                ..Config::default()
-            };
+            let c = Config { shards: Some(shards), max_key_size: 16, ..Config::default() };
             for p in [1, 16, 256] {
                 let r = c.resolve(p).unwrap();
                 assert_eq!(r.shards, shards);
@@ -1234,12 +1113,8 @@ mod tests {
             }
         }
         // Even when far more than automatic sharding would choose for a small cache.
-        let c = Config {
-            max_memory: MIB,
-            shards: Some(64),
-            max_key_size: 100,
-            ..Config::default()
-        };
+        let c =
+            Config { max_memory: MIB, shards: Some(64), max_key_size: 100, ..Config::default() };
         let r = c.resolve(1).unwrap();
         assert_eq!((r.shards, r.shard_budget), (64, 16 * 1024));
         assert_eq!(r.max_value_size, largest_value_within(100, 8 * 1024));
@@ -1248,21 +1123,11 @@ mod tests {
     #[test]
     fn explicit_shards_with_explicit_value_size() {
         // 64 MiB / 16 = 4 MiB per shard: two 1 MiB entries fit.
-        let ok = Config {
-            shards: Some(16),
-            max_value_size: Some(MIB),
-            ..Config::default()
-        };
+        let ok = Config { shards: Some(16), max_value_size: Some(MIB), ..Config::default() };
         check_resolved(&ok, &ok.resolve(4).unwrap());
         // 64 MiB / 32 = 2 MiB per shard: two 1 MiB values plus keys and slack do not.
-        let bad = Config {
-            shards: Some(32),
-            ..ok.clone()
-        };
-        assert_invalid(
-            bad.resolve(4),
-            &["shards", "32", "max_value_size", "max_memory"],
-        );
+        let bad = Config { shards: Some(32), ..ok.clone() };
+        assert_invalid(bad.resolve(4), &["shards", "32", "max_value_size", "max_memory"]);
         assert_invalid(bad.validate(), &["shards", "max_value_size", "max_memory"]);
         assert_invalid(
             Config::parse("shards=32 max_value_size=1MiB"),
@@ -1282,10 +1147,7 @@ mod tests {
         assert_eq!(exact.resolve(1).unwrap().shard_budget, budget);
         // Charges move in allocator size classes: the first value over the
         // boundary is the first one in the next class.
-        let over = Config {
-            max_value_size: Some(largest_value_within(key, budget / 2) + 1),
-            ..exact.clone()
-        };
+        let over = Config { max_value_size: Some(largest_value_within(key, budget / 2) + 1), ..exact.clone() };
         assert_invalid(over.resolve(1), &["shards", "max_value_size"]);
     }
 
@@ -1293,10 +1155,7 @@ mod tests {
     fn automatic_shards_shrink_for_explicit_value_size() {
         // 1 MiB values in 64 MiB: a shard needs >= 2 * (1 MiB + 64 KiB + 128),
         // so 16 shards (4 MiB each) at most.
-        let c = Config {
-            max_value_size: Some(MIB),
-            ..Config::default()
-        };
+        let c = Config { max_value_size: Some(MIB), ..Config::default() };
         for p in [1, 2, 16, 256] {
             let r = c.resolve(p).unwrap();
             check_resolved(&c, &r);
@@ -1305,19 +1164,13 @@ mod tests {
         assert_eq!(c.resolve(256).unwrap().shards, 16);
         assert_eq!(c.resolve(1).unwrap().shards, 4);
         // Too large for even one shard: rejected, naming both keys.
-        let c = Config {
-            max_value_size: Some(32 * MIB),
-            ..Config::default()
-        };
+        let c = Config { max_value_size: Some(32 * MIB), ..Config::default() };
         assert_invalid(c.resolve(8), &["max_value_size", "max_memory"]);
     }
 
     #[test]
     fn small_cache_gets_one_shard() {
-        let c = Config {
-            max_memory: MIB,
-            ..Config::default()
-        };
+        let c = Config { max_memory: MIB, ..Config::default() };
         for p in [1, 2, 16, 256] {
             let r = c.resolve(p).unwrap();
             assert_eq!(r.shards, 1, "parallelism {p}");
@@ -1326,70 +1179,37 @@ mod tests {
             check_resolved(&c, &r);
         }
         // 16 MiB: 2 shards of 8 MiB at most (4 would leave 4 MiB, under 2 * (2 MiB + key + slack)).
-        let c = Config {
-            max_memory: 16 * MIB,
-            ..Config::default()
-        };
+        let c = Config { max_memory: 16 * MIB, ..Config::default() };
         assert_eq!(c.resolve(256).unwrap().shards, 2);
         assert_eq!(c.resolve(1).unwrap().shards, 2);
     }
 
     #[test]
     fn key_size_too_large_for_cache() {
-        let c = Config {
-            max_memory: 64 * 1024,
-            ..Config::default()
-        };
+        let c = Config { max_memory: 64 * 1024, ..Config::default() };
         assert_invalid(c.resolve(4), &["max_key_size", "65536", "max_memory"]);
-        let c = Config {
-            max_memory: 4 * MIB,
-            shards: Some(128),
-            ..Config::default()
-        };
+        let c = Config { max_memory: 4 * MIB, shards: Some(128), ..Config::default() };
         assert_invalid(c.resolve(4), &["max_key_size", "shards", "max_memory"]);
         // The smallest cache that still fits two default-size keys with 1-byte values.
         let min = 2 * max_entry_charge(65536, 1);
-        let c = Config {
-            max_memory: min,
-            ..Config::default()
-        };
-        assert_eq!(
-            c.resolve(64).unwrap().max_value_size,
-            largest_value_within(65536, min / 2)
-        );
-        let c = Config {
-            max_memory: min - 1,
-            ..Config::default()
-        };
+        let c = Config { max_memory: min, ..Config::default() };
+        assert_eq!(c.resolve(64).unwrap().max_value_size, largest_value_within(65536, min / 2));
+        let c = Config { max_memory: min - 1, ..Config::default() };
         assert_invalid(c.resolve(64), &["max_key_size"]);
     }
 
     #[test]
     fn resolve_checks_fields() {
-        let c = Config {
-            shards: Some(3),
-            ..Config::default()
-        };
+        let c = Config { shards: Some(3), ..Config::default() };
         assert_invalid(c.resolve(1), &["shards"]);
-        let c = Config {
-            max_memory: 10,
-            ..Config::default()
-        };
+        let c = Config { max_memory: 10, ..Config::default() };
         assert_invalid(c.resolve(1), &["max_memory"]);
     }
 
     #[test]
     fn budgets_never_exceed_max_memory() {
-        let memories = [
-            1024,
-            4095,
-            65537,
-            MIB - 1,
-            3 * MIB + 7,
-            64 * MIB,
-            1_000_000_007,
-            5 * GIB + 3,
-        ];
+        let memories =
+            [1024, 4095, 65537, MIB - 1, 3 * MIB + 7, 64 * MIB, 1_000_000_007, 5 * GIB + 3];
         for memory in memories {
             for shards in [None, Some(1), Some(2), Some(8), Some(64)] {
                 for value in [None, Some(1), Some(100), Some(4096), Some(MIB)] {
@@ -1417,20 +1237,10 @@ mod tests {
 
     #[test]
     fn max_entries_split_exactly_over_shards() {
-        let base = Config {
-            shards: Some(8),
-            ..Config::default()
-        };
+        let base = Config { shards: Some(8), ..Config::default() };
         let limits = |n: u64| {
-            let r = Config {
-                max_entries: Some(n),
-                ..base.clone()
-            }
-            .resolve(1)
-            .unwrap();
-            (0..r.shards)
-                .map(|i| r.shard_entry_limit(i).unwrap())
-                .collect::<Vec<_>>()
+            let r = Config { max_entries: Some(n), ..base.clone() }.resolve(1).unwrap();
+            (0..r.shards).map(|i| r.shard_entry_limit(i).unwrap()).collect::<Vec<_>>()
         };
         assert_eq!(limits(8), vec![1; 8]);
         assert_eq!(limits(9), vec![2, 1, 1, 1, 1, 1, 1, 1]);
@@ -1440,24 +1250,11 @@ mod tests {
         }
         assert_eq!(base.resolve(1).unwrap().shard_entry_limit(0), None);
         // More explicit shards than entries is refused.
-        assert_invalid(
-            Config {
-                max_entries: Some(7),
-                ..base.clone()
-            }
-            .resolve(1),
-            &["shards", "max_entries"],
-        );
+        assert_invalid(Config { max_entries: Some(7), ..base.clone() }.resolve(1), &["shards", "max_entries"]);
         // Automatic sharding keeps at least 256 entries per shard.
-        let c = Config {
-            max_entries: Some(1000),
-            ..Config::default()
-        };
+        let c = Config { max_entries: Some(1000), ..Config::default() };
         assert_eq!(c.resolve(256).unwrap().shards, 2);
-        let c = Config {
-            max_entries: Some(100),
-            ..Config::default()
-        };
+        let c = Config { max_entries: Some(100), ..Config::default() };
         assert_eq!(c.resolve(256).unwrap().shards, 1);
     }
 }

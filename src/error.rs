@@ -73,18 +73,12 @@ pub struct Error {
 impl Error {
     /// An error with a fixed message.
     pub fn new(kind: ErrorKind, message: &'static str) -> Self {
-        Error {
-            kind,
-            message: Cow::Borrowed(message),
-        }
+        Error { kind, message: Cow::Borrowed(message) }
     }
 
     /// An error with a formatted message.
     pub fn with_message(kind: ErrorKind, message: String) -> Self {
-        Error {
-            kind,
-            message: Cow::Owned(message),
-        }
+        Error { kind, message: Cow::Owned(message) }
     }
 
     /// The kind, which maps onto a C status code.

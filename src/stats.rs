@@ -68,11 +68,7 @@ impl Stats {
     /// hits / (hits + misses), or 0 with no reads.
     pub fn hit_rate(&self) -> f64 {
         let total = self.hits + self.misses;
-        if total == 0 {
-            0.0
-        } else {
-            self.hits as f64 / total as f64
-        }
+        if total == 0 { 0.0 } else { self.hits as f64 / total as f64 }
     }
 
     /// The Prometheus text exposition format (version 0.0.4), every metric
@@ -84,56 +80,16 @@ impl Stats {
             let _ = writeln!(out, "# TYPE nycache_{name} {kind}");
             let _ = writeln!(out, "nycache_{name} {value}");
         };
-        metric(
-            "hits_total",
-            "counter",
-            "Reads that found a live entry.",
-            self.hits,
-        );
-        metric(
-            "misses_total",
-            "counter",
-            "Reads that found no live entry.",
-            self.misses,
-        );
+        metric("hits_total", "counter", "Reads that found a live entry.", self.hits);
+        metric("misses_total", "counter", "Reads that found no live entry.", self.misses);
         metric("sets_total", "counter", "Successful writes.", self.sets);
-        metric(
-            "deletes_total",
-            "counter",
-            "Entries removed by delete.",
-            self.deletes,
-        );
-        metric(
-            "evictions_total",
-            "counter",
-            "Entries evicted to make room.",
-            self.evictions,
-        );
-        metric(
-            "expirations_total",
-            "counter",
-            "Entries removed because their TTL passed.",
-            self.expirations,
-        );
+        metric("deletes_total", "counter", "Entries removed by delete.", self.deletes);
+        metric("evictions_total", "counter", "Entries evicted to make room.", self.evictions);
+        metric("expirations_total", "counter", "Entries removed because their TTL passed.", self.expirations);
         metric("entries", "gauge", "Entries stored.", self.entries);
-        metric(
-            "used_bytes",
-            "gauge",
-            "Bytes charged for stored entries.",
-            self.used_bytes,
-        );
-        metric(
-            "max_bytes",
-            "gauge",
-            "The memory budget in bytes.",
-            self.max_bytes,
-        );
-        metric(
-            "compressed_bytes_saved",
-            "gauge",
-            "Bytes saved by compression in stored values.",
-            self.compressed_bytes_saved,
-        );
+        metric("used_bytes", "gauge", "Bytes charged for stored entries.", self.used_bytes);
+        metric("max_bytes", "gauge", "The memory budget in bytes.", self.max_bytes);
+        metric("compressed_bytes_saved", "gauge", "Bytes saved by compression in stored values.", self.compressed_bytes_saved);
         out
     }
 }
@@ -145,17 +101,8 @@ mod tests {
     #[test]
     fn sums_and_renders() {
         let mut s = Stats::default();
-        s.add_counters(&Counters {
-            hits: 3,
-            misses: 1,
-            expired_lazy: 2,
-            expired_active: 5,
-            ..Default::default()
-        });
-        s.add_counters(&Counters {
-            hits: 1,
-            ..Default::default()
-        });
+        s.add_counters(&Counters { hits: 3, misses: 1, expired_lazy: 2, expired_active: 5, ..Default::default() });
+        s.add_counters(&Counters { hits: 1, ..Default::default() });
         assert_eq!(s.hits, 4);
         assert_eq!(s.expirations, 7);
         assert!((s.hit_rate() - 0.8).abs() < 1e-9);

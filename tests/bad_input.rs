@@ -6,8 +6,7 @@ use nycache::{Cache, Config, ErrorKind};
 fn filled() -> Cache {
     let c = Cache::open("max_memory=4MiB max_key_size=128 maintenance_ms=0").unwrap();
     for i in 0..100 {
-        c.set(format!("k{i}").as_bytes(), format!("v{i}").as_bytes(), None)
-            .unwrap();
+        c.set(format!("k{i}").as_bytes(), format!("v{i}").as_bytes(), None).unwrap();
     }
     c
 }
@@ -15,13 +14,7 @@ fn filled() -> Cache {
 fn intact(c: &Cache) {
     assert_eq!(c.len(), 100);
     for i in 0..100 {
-        assert_eq!(
-            c.get(format!("k{i}").as_bytes())
-                .unwrap()
-                .unwrap()
-                .as_bytes(),
-            format!("v{i}").as_bytes()
-        );
+        assert_eq!(c.get(format!("k{i}").as_bytes()).unwrap().unwrap().as_bytes(), format!("v{i}").as_bytes());
     }
     assert_eq!(c.stats().evictions, 0);
 }
@@ -41,10 +34,7 @@ fn oversized_key_is_too_large_on_every_operation() {
     ];
     for e in errs {
         assert_eq!(e.kind(), ErrorKind::TooLarge);
-        assert!(
-            e.message().contains("129") && e.message().contains("max_key_size"),
-            "{e}"
-        );
+        assert!(e.message().contains("129") && e.message().contains("max_key_size"), "{e}");
     }
     // A key of exactly the limit is fine.
     c.set(&key[..128], b"v", None).unwrap();
@@ -60,10 +50,7 @@ fn oversized_value_evicts_nothing() {
     assert_eq!(e.kind(), ErrorKind::TooLarge);
     assert!(e.message().contains("max_value_size"), "{e}");
     // Overwriting an existing key with a too-large value keeps the old value.
-    assert_eq!(
-        c.set(b"k1", &vec![0u8; max + 1], None).unwrap_err().kind(),
-        ErrorKind::TooLarge
-    );
+    assert_eq!(c.set(b"k1", &vec![0u8; max + 1], None).unwrap_err().kind(), ErrorKind::TooLarge);
     intact(&c);
 }
 
@@ -75,12 +62,7 @@ fn value_larger_than_the_whole_budget() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("max_value_size"), "{e}");
     let c = filled();
-    assert_eq!(
-        c.set(b"huge", &vec![1u8; 8 << 20], None)
-            .unwrap_err()
-            .kind(),
-        ErrorKind::TooLarge
-    );
+    assert_eq!(c.set(b"huge", &vec![1u8; 8 << 20], None).unwrap_err().kind(), ErrorKind::TooLarge);
     intact(&c);
 }
 
@@ -142,11 +124,9 @@ fn a_shard_holds_two_values_of_max_value_size() {
     // charge), so two largest values never evict each other.
     let c = Cache::open("max_memory=4MiB shards=1 maintenance_ms=0").unwrap();
     let v = vec![7u8; c.max_value_size() as usize];
-    c.set_with_flags(b"a", &v, Some(std::time::Duration::from_secs(60)), 1)
-        .unwrap();
+    c.set_with_flags(b"a", &v, Some(std::time::Duration::from_secs(60)), 1).unwrap();
     c.gets(b"a").unwrap();
-    c.set_with_flags(b"b", &v, Some(std::time::Duration::from_secs(60)), 1)
-        .unwrap();
+    c.set_with_flags(b"b", &v, Some(std::time::Duration::from_secs(60)), 1).unwrap();
     c.gets(b"b").unwrap();
     assert!(c.exists(b"a").unwrap() && c.exists(b"b").unwrap());
     assert_eq!(c.stats().evictions, 0);

@@ -118,14 +118,11 @@ fn body(writer: u64, seq: u64, kind: u8, len: usize) -> Vec<u8> {
     match kind {
         0 => {
             let seed = (writer * 31 + seq) % 26;
-            (0..len)
-                .map(|i| b'a' + ((seed + i as u64 / 50) % 26) as u8)
-                .collect()
+            (0..len).map(|i| b'a' + ((seed + i as u64 / 50) % 26) as u8).collect()
         }
         _ => {
             let n = noise();
-            let off =
-                ((writer * 7_919 + seq * 104_729) % (n.len() - MAX_VALUE_LEN) as u64) as usize;
+            let off = ((writer * 7_919 + seq * 104_729) % (n.len() - MAX_VALUE_LEN) as u64) as usize;
             n[off..off + len].to_vec()
         }
     }
@@ -157,13 +154,9 @@ fn check_value(key: &[u8], bytes: &[u8], published: &[AtomicU64]) -> Header {
     let mut rest = &bytes[key.len() + 1..];
     let mut fields = [0u64; 5];
     for f in fields.iter_mut() {
-        let Some(bar) = rest.iter().position(|&b| b == b'|') else {
-            fail("truncated header")
-        };
+        let Some(bar) = rest.iter().position(|&b| b == b'|') else { fail("truncated header") };
         let text = std::str::from_utf8(&rest[..bar]).unwrap_or_else(|_| fail("non-UTF-8 header"));
-        *f = text
-            .parse()
-            .unwrap_or_else(|_| fail("non-numeric header field"));
+        *f = text.parse().unwrap_or_else(|_| fail("non-numeric header field"));
         rest = &rest[bar + 1..];
     }
     let [writer, seq, kind, flagged, len] = fields;
@@ -182,11 +175,7 @@ fn check_value(key: &[u8], bytes: &[u8], published: &[AtomicU64]) -> Header {
     if rest != body(writer, seq, kind as u8, len as usize).as_slice() {
         fail("body bytes differ from what the writer wrote");
     }
-    Header {
-        writer,
-        seq,
-        flagged: flagged == 1,
-    }
+    Header { writer, seq, flagged: flagged == 1 }
 }
 
 fn config(text: &str) -> Config {
@@ -232,13 +221,8 @@ impl Mixed {
     fn check(&self, key: &[u8], bytes: &[u8]) -> Header {
         if key.starts_with(b"ctr:") {
             let text = std::str::from_utf8(bytes).expect("counter is UTF-8");
-            text.parse::<i64>()
-                .unwrap_or_else(|_| panic!("counter {key:?} holds {text:?}"));
-            Header {
-                writer: 0,
-                seq: 0,
-                flagged: false,
-            }
+            text.parse::<i64>().unwrap_or_else(|_| panic!("counter {key:?} holds {text:?}"));
+            Header { writer: 0, seq: 0, flagged: false }
         } else {
             check_value(key, bytes, &self.published)
         }
@@ -246,42 +230,21 @@ impl Mixed {
 
     fn check_flags(&self, key: &[u8], bytes: &[u8], flags: u32) {
         let h = self.check(key, bytes);
-        let expected = if h.flagged {
-            flags_for(h.writer, h.seq)
-        } else {
-            0
-        };
-        assert_eq!(
-            flags,
-            expected,
-            "flags of {:?} do not belong to its value {h:?}",
-            String::from_utf8_lossy(key)
-        );
+        let expected = if h.flagged { flags_for(h.writer, h.seq) } else { 0 };
+        assert_eq!(flags, expected, "flags of {:?} do not belong to its value {h:?}", String::from_utf8_lossy(key));
     }
 
-    fn new_value(
-        &self,
-        w: usize,
-        rng: &mut Rng,
-        key: &[u8],
-        seq: &mut u64,
-        flagged: bool,
-    ) -> Vec<u8> {
+    fn new_value(&self, w: usize, rng: &mut Rng, key: &[u8], seq: &mut u64, flagged: bool) -> Vec<u8> {
         *seq += 1;
         self.published[w].store(*seq, Ordering::Release);
         // Some small values, mostly large ones; a third compressible.
-        let len = if rng.chance(40) {
-            rng.below(256)
-        } else {
-            rng.below(2_000)
-        } as usize;
+        let len = if rng.chance(40) { rng.below(256) } else { rng.below(2_000) } as usize;
         let kind = u8::from(!rng.chance(33));
         make_value(key, w as u64, *seq, kind, flagged, len)
     }
 
     fn ttl(rng: &mut Rng) -> Option<Duration> {
-        rng.chance(50)
-            .then(|| Duration::from_millis(1 + rng.below(3_000)))
+        rng.chance(50).then(|| Duration::from_millis(1 + rng.below(3_000)))
     }
 
     fn worker(&self, w: usize) {
@@ -312,27 +275,18 @@ impl Mixed {
                     let v = self.new_value(w, &mut rng, &key, &mut seq, flagged);
                     let ttl = Self::ttl(&mut rng);
                     if flagged {
-                        c.set_with_flags(&key, &v, ttl, flags_for(w as u64, seq))
-                            .unwrap();
+                        c.set_with_flags(&key, &v, ttl, flags_for(w as u64, seq)).unwrap();
                     } else {
                         c.set(&key, &v, ttl).unwrap();
                     }
                 }
                 44..48 => {
                     let v = self.new_value(w, &mut rng, &key, &mut seq, false);
-                    allow(
-                        c.add(&key, &v, Self::ttl(&mut rng)),
-                        &[ErrorKind::Exists],
-                        "add",
-                    );
+                    allow(c.add(&key, &v, Self::ttl(&mut rng)), &[ErrorKind::Exists], "add");
                 }
                 48..52 => {
                     let v = self.new_value(w, &mut rng, &key, &mut seq, false);
-                    allow(
-                        c.replace(&key, &v, Self::ttl(&mut rng)),
-                        &[ErrorKind::NotFound],
-                        "replace",
-                    );
+                    allow(c.replace(&key, &v, Self::ttl(&mut rng)), &[ErrorKind::NotFound], "replace");
                 }
                 52..58 => {
                     c.delete(&key).unwrap();
@@ -382,8 +336,7 @@ impl Mixed {
                     }
                 }
                 83..87 => {
-                    let keys: Vec<Vec<u8>> =
-                        (0..4).map(|_| data_key(rng.below(MIXED_KEYS))).collect();
+                    let keys: Vec<Vec<u8>> = (0..4).map(|_| data_key(rng.below(MIXED_KEYS))).collect();
                     let got = c.get_many(&keys).unwrap();
                     assert_eq!(got.len(), keys.len());
                     for (k, v) in keys.iter().zip(&got) {
@@ -403,38 +356,24 @@ impl Mixed {
                     c.set_many(&items, Self::ttl(&mut rng)).unwrap();
                 }
                 90..93 => {
-                    let keys: Vec<Vec<u8>> =
-                        (0..3).map(|_| data_key(rng.below(MIXED_KEYS))).collect();
+                    let keys: Vec<Vec<u8>> = (0..3).map(|_| data_key(rng.below(MIXED_KEYS))).collect();
                     let n = c.delete_many(&keys).unwrap();
                     assert!(n <= keys.len());
                 }
                 93..97 => {
-                    let pattern: Option<&[u8]> = if rng.chance(50) {
-                        Some(b"key:1*")
-                    } else {
-                        None
-                    };
+                    let pattern: Option<&[u8]> = if rng.chance(50) { Some(b"key:1*") } else { None };
                     let (next, keys) = c.scan(cursor, pattern, 1 + rng.below(32) as usize).unwrap();
                     for k in &keys {
                         let ok = match pattern {
                             Some(_) => k.starts_with(b"key:1") && k.len() == 8,
-                            None => {
-                                (k.starts_with(b"key:") && k.len() == 8) || k.starts_with(b"ctr:")
-                            }
+                            None => (k.starts_with(b"key:") && k.len() == 8) || k.starts_with(b"ctr:"),
                         };
-                        assert!(
-                            ok,
-                            "scan({pattern:?}) returned {:?}",
-                            String::from_utf8_lossy(k)
-                        );
+                        assert!(ok, "scan({pattern:?}) returned {:?}", String::from_utf8_lossy(k));
                     }
                     cursor = next;
                 }
                 _ => match c.ttl(&key).unwrap() {
-                    KeyTtl::Expires(d) => assert!(
-                        d <= Duration::from_millis(3_000),
-                        "ttl {d:?} longer than any set"
-                    ),
+                    KeyTtl::Expires(d) => assert!(d <= Duration::from_millis(3_000), "ttl {d:?} longer than any set"),
                     KeyTtl::Missing | KeyTtl::Persistent => {
                         if rng.chance(30) {
                             c.persist(&key).unwrap();
@@ -493,16 +432,8 @@ fn mixed_operations(shards: usize) {
                         break;
                     }
                     let st = m.cache.stats();
-                    assert!(
-                        st.used_bytes <= st.max_bytes,
-                        "used_bytes {} > max_bytes {}: {st:?}",
-                        st.used_bytes,
-                        st.max_bytes
-                    );
-                    assert!(
-                        st.used_bytes >= st.entries * NODE_CHARGE,
-                        "used_bytes below the node charges: {st:?}"
-                    );
+                    assert!(st.used_bytes <= st.max_bytes, "used_bytes {} > max_bytes {}: {st:?}", st.used_bytes, st.max_bytes);
+                    assert!(st.used_bytes >= st.entries * NODE_CHARGE, "used_bytes below the node charges: {st:?}");
                     samples.fetch_add(1, Ordering::Relaxed);
                     thread::sleep(Duration::from_micros(200));
                 }
@@ -536,8 +467,7 @@ fn mixed_operations(shards: usize) {
             })
         });
 
-        let worker_result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| join_all(workers)));
+        let worker_result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| join_all(workers)));
         stop.store(true, Ordering::Release);
         join_all(aux);
         if let Err(p) = worker_result {
@@ -553,36 +483,17 @@ fn mixed_operations(shards: usize) {
         assert!(st.used_bytes <= st.max_bytes, "{st:?}");
         assert!(st.used_bytes >= st.entries * NODE_CHARGE, "{st:?}");
         // The run really exercised eviction, expiry and compression.
-        assert!(
-            st.evictions > 0,
-            "no eviction happened; the test is too gentle: {st:?}"
-        );
-        assert!(
-            st.expirations > 0 && st.expired_active > 0,
-            "no expiry happened: {st:?}"
-        );
+        assert!(st.evictions > 0, "no eviction happened; the test is too gentle: {st:?}");
+        assert!(st.expirations > 0 && st.expired_active > 0, "no expiry happened: {st:?}");
         assert!(st.hits > 0 && st.misses > 0 && st.sets > 0, "{st:?}");
 
         let keys = c.keys(None).unwrap();
         let unique: HashSet<&Vec<u8>> = keys.iter().collect();
-        assert_eq!(
-            unique.len(),
-            keys.len(),
-            "keys() listed a key twice with no concurrent writes"
-        );
-        assert_eq!(
-            keys.len() as u64,
-            c.len(),
-            "keys() and len() disagree after a maintenance pass"
-        );
+        assert_eq!(unique.len(), keys.len(), "keys() listed a key twice with no concurrent writes");
+        assert_eq!(keys.len() as u64, c.len(), "keys() and len() disagree after a maintenance pass");
         let mut compressible_live = 0;
         for k in &keys {
-            let v = c.get(k).unwrap().unwrap_or_else(|| {
-                panic!(
-                    "listed key {:?} is not readable",
-                    String::from_utf8_lossy(k)
-                )
-            });
+            let v = c.get(k).unwrap().unwrap_or_else(|| panic!("listed key {:?} is not readable", String::from_utf8_lossy(k)));
             m.check(k, &v);
             if v.len() >= 256 && v.windows(50).any(|w| w.iter().all(|&b| b == w[0])) {
                 compressible_live += 1;
@@ -596,24 +507,12 @@ fn mixed_operations(shards: usize) {
             }
         }
         if compressible_live > 0 {
-            assert!(
-                c.stats().compressed_bytes_saved > 0,
-                "compressible values live but nothing saved"
-            );
+            assert!(c.stats().compressed_bytes_saved > 0, "compressible values live but nothing saved");
         }
 
         c.flush();
         let st = c.stats();
-        assert_eq!(
-            (
-                st.entries,
-                st.used_bytes,
-                st.compressed_bytes_saved,
-                c.len()
-            ),
-            (0, 0, 0, 0),
-            "{st:?}"
-        );
+        assert_eq!((st.entries, st.used_bytes, st.compressed_bytes_saved, c.len()), (0, 0, 0, 0), "{st:?}");
         assert!(c.keys(None).unwrap().is_empty());
     });
 }
@@ -629,12 +528,9 @@ fn incr_never_loses_an_increment() {
     const KEYS: u64 = 4;
     with_watchdog("incr", || {
         let clock = Arc::new(ManualClock::new(1_000));
-        let cache =
-            Cache::with_clock(config("max_memory=64MiB shards=8 max_key_size=64"), clock).unwrap();
+        let cache = Cache::with_clock(config("max_memory=64MiB shards=8 max_key_size=64"), clock).unwrap();
         // One counter starts from a value and has a TTL, which incr must keep.
-        cache
-            .set(&counter_key(0), b"1000", Some(Duration::from_secs(3_600)))
-            .unwrap();
+        cache.set(&counter_key(0), b"1000", Some(Duration::from_secs(3_600))).unwrap();
 
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
@@ -667,31 +563,15 @@ fn incr_never_loses_an_increment() {
             }
         }
         for k in 0..KEYS {
-            let v = cache
-                .get(&counter_key(k))
-                .unwrap()
-                .expect("counter present");
+            let v = cache.get(&counter_key(k)).unwrap().expect("counter present");
             let text = std::str::from_utf8(&v).unwrap();
-            assert_eq!(
-                text,
-                expected[k as usize].to_string(),
-                "counter {k} lost increments"
-            );
-            assert_eq!(
-                cache.incr(&counter_key(k), 0).unwrap(),
-                expected[k as usize]
-            );
+            assert_eq!(text, expected[k as usize].to_string(), "counter {k} lost increments");
+            assert_eq!(cache.incr(&counter_key(k), 0).unwrap(), expected[k as usize]);
         }
-        assert!(
-            matches!(cache.ttl(&counter_key(0)).unwrap(), KeyTtl::Expires(_)),
-            "incr dropped the TTL"
-        );
+        assert!(matches!(cache.ttl(&counter_key(0)).unwrap(), KeyTtl::Expires(_)), "incr dropped the TTL");
         assert_eq!(cache.ttl(&counter_key(1)).unwrap(), KeyTtl::Persistent);
         let st = cache.stats();
-        assert_eq!(
-            st.evictions, 0,
-            "counters were evicted; the test needs a bigger cache"
-        );
+        assert_eq!(st.evictions, 0, "counters were evicted; the test needs a bigger cache");
         assert_eq!(st.entries, KEYS);
     });
 }
@@ -708,10 +588,8 @@ fn value_handles_survive_overwrite_delete_flush() {
     const READS: usize = 6_000;
     const HELD: usize = 200;
     with_watchdog("handles", || {
-        let cache =
-            Cache::open("max_memory=8MiB shards=4 max_key_size=64 compress_min=256").unwrap();
-        let published: Arc<Vec<AtomicU64>> =
-            Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());
+        let cache = Cache::open("max_memory=8MiB shards=4 max_key_size=64 compress_min=256").unwrap();
+        let published: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());
         let key = |n: u64| format!("h:{n}").into_bytes();
 
         let writers: Vec<_> = (0..WRITERS)
@@ -730,8 +608,7 @@ fn value_handles_survive_overwrite_delete_flush() {
                             _ => {
                                 published[w].store(seq, Ordering::Release);
                                 let len = rng.below(2_000) as usize;
-                                let v =
-                                    make_value(&k, w as u64, seq, rng.below(2) as u8, false, len);
+                                let v = make_value(&k, w as u64, seq, rng.below(2) as u8, false, len);
                                 cache.set(&k, &v, None).unwrap();
                             }
                         }
@@ -769,19 +646,12 @@ fn value_handles_survive_overwrite_delete_flush() {
                     }
                     if i % 64 == 0 {
                         for (v, copy) in &held {
-                            assert_eq!(
-                                v.as_bytes(),
-                                copy.as_slice(),
-                                "a held Value's bytes changed"
-                            );
+                            assert_eq!(v.as_bytes(), copy.as_slice(), "a held Value's bytes changed");
                             checked += 1;
                         }
                     }
                 }
-                assert!(
-                    checked > 0 && !held.is_empty(),
-                    "the holder never held a value"
-                );
+                assert!(checked > 0 && !held.is_empty(), "the holder never held a value");
                 held
             })
         };
@@ -792,11 +662,7 @@ fn value_handles_survive_overwrite_delete_flush() {
         cache.close();
         drop(cache);
         for (v, copy) in &held {
-            assert_eq!(
-                v.as_bytes(),
-                copy.as_slice(),
-                "a held Value changed after flush/close/drop"
-            );
+            assert_eq!(v.as_bytes(), copy.as_slice(), "a held Value changed after flush/close/drop");
             assert_eq!(v.len(), copy.len());
         }
     });
@@ -812,9 +678,7 @@ fn full_scan(cache: &Cache, pattern: Option<&[u8]>, rng: &mut Rng) -> Vec<Vec<u8
     let mut cursor = 0;
     // Bound: far more steps than slots a scan could ever visit here.
     for _ in 0..1_000_000 {
-        let (next, mut keys) = cache
-            .scan(cursor, pattern, 1 + rng.below(8) as usize)
-            .unwrap();
+        let (next, mut keys) = cache.scan(cursor, pattern, 1 + rng.below(8) as usize).unwrap();
         all.append(&mut keys);
         if next == 0 {
             return all;
@@ -832,14 +696,8 @@ fn scan_returns_every_stable_key_under_churn() {
     with_watchdog("scan", || {
         let clock = Arc::new(ManualClock::new(1_000));
         // Big budget, few keys: nothing is ever evicted.
-        let cache = Cache::with_clock(
-            config("max_memory=64MiB shards=8 max_key_size=64"),
-            clock.clone(),
-        )
-        .unwrap();
-        let stable: Vec<Vec<u8>> = (0..STABLE)
-            .map(|i| format!("stable:{i:04}").into_bytes())
-            .collect();
+        let cache = Cache::with_clock(config("max_memory=64MiB shards=8 max_key_size=64"), clock.clone()).unwrap();
+        let stable: Vec<Vec<u8>> = (0..STABLE).map(|i| format!("stable:{i:04}").into_bytes()).collect();
         for k in &stable {
             cache.set(k, k, None).unwrap();
         }
@@ -847,12 +705,7 @@ fn scan_returns_every_stable_key_under_churn() {
         let churn_ops = Arc::new(AtomicU64::new(0));
         let churners: Vec<_> = (0..CHURNERS)
             .map(|w| {
-                let (cache, stop, clock, churn_ops) = (
-                    cache.clone(),
-                    stop.clone(),
-                    clock.clone(),
-                    churn_ops.clone(),
-                );
+                let (cache, stop, clock, churn_ops) = (cache.clone(), stop.clone(), clock.clone(), churn_ops.clone());
                 thread::spawn(move || {
                     let mut rng = Rng::new(77 + w);
                     for n in 0..2_000_000u64 {
@@ -862,14 +715,10 @@ fn scan_returns_every_stable_key_under_churn() {
                         // A sliding window of 600 live keys per thread: new
                         // keys take freed slots or grow the slab.
                         let k = format!("churn:{w}:{n}").into_bytes();
-                        let ttl = rng
-                            .chance(20)
-                            .then(|| Duration::from_millis(1 + rng.below(50)));
+                        let ttl = rng.chance(20).then(|| Duration::from_millis(1 + rng.below(50)));
                         cache.set(&k, &k, ttl).unwrap();
                         if n >= 600 {
-                            cache
-                                .delete(format!("churn:{w}:{}", n - 600).as_bytes())
-                                .unwrap();
+                            cache.delete(format!("churn:{w}:{}", n - 600).as_bytes()).unwrap();
                         }
                         if rng.chance(20) {
                             // Overwrite a recent key in place.
@@ -889,10 +738,7 @@ fn scan_returns_every_stable_key_under_churn() {
 
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut rng = Rng::new(31337);
-            let subset: Vec<&Vec<u8>> = stable
-                .iter()
-                .filter(|k| k.starts_with(b"stable:01"))
-                .collect();
+            let subset: Vec<&Vec<u8>> = stable.iter().filter(|k| k.starts_with(b"stable:01")).collect();
             for round in 0..ROUNDS {
                 let ops_before = churn_ops.load(Ordering::Relaxed);
                 for (pattern, expected) in [
@@ -946,11 +792,7 @@ fn scan_returns_every_stable_key_under_churn() {
             resume_unwind(p);
         }
         assert!(churn_ops.load(Ordering::Relaxed) > 0);
-        assert_eq!(
-            cache.stats().evictions,
-            0,
-            "stable keys could have been evicted; use a bigger budget"
-        );
+        assert_eq!(cache.stats().evictions, 0, "stable keys could have been evicted; use a bigger budget");
         for k in &stable {
             assert_eq!(cache.get(k).unwrap().as_deref(), Some(k.as_slice()));
         }
@@ -987,9 +829,7 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
                         match rng.below(10) {
                             0..5 => {
                                 let v = vec![b'a' + (i % 26) as u8; rng.below(1_500) as usize];
-                                let ttl = rng
-                                    .chance(30)
-                                    .then(|| Duration::from_millis(1 + rng.below(100)));
+                                let ttl = rng.chance(30).then(|| Duration::from_millis(1 + rng.below(100)));
                                 cache.set(&k, &v, ttl).unwrap();
                             }
                             5..7 => {
@@ -1001,9 +841,7 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
                                 cache.delete(&k).unwrap();
                             }
                             8 => {
-                                cache
-                                    .incr(format!("n:{}", rng.below(8)).as_bytes(), 1)
-                                    .unwrap();
+                                cache.incr(format!("n:{}", rng.below(8)).as_bytes(), 1).unwrap();
                             }
                             _ => {
                                 clock.advance(1);
@@ -1028,51 +866,35 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
                 }
             }));
         };
-        spawn_aux(
-            &mut aux,
-            Box::new(|c: &Cache, i| {
-                if i % 4 == 0 {
-                    c.flush();
+        spawn_aux(&mut aux, Box::new(|c: &Cache, i| {
+            if i % 4 == 0 {
+                c.flush();
+            }
+        }));
+        spawn_aux(&mut aux, Box::new(|c: &Cache, _| {
+            let st = c.stats();
+            assert!(st.used_bytes <= st.max_bytes, "{st:?}");
+            assert!(st.used_bytes >= st.entries * NODE_CHARGE, "{st:?}");
+            let _ = c.metrics_text();
+        }));
+        spawn_aux(&mut aux, Box::new(|c: &Cache, _| {
+            let n = c.len();
+            assert!(n <= 2_008, "len {n} exceeds the key space");
+            let _ = c.is_empty();
+        }));
+        spawn_aux(&mut aux, Box::new(|c: &Cache, i| {
+            let pattern: Option<&[u8]> = if i % 2 == 0 { Some(b"w:1*") } else { None };
+            let keys = c.keys(pattern).unwrap();
+            for k in &keys {
+                assert!(k.starts_with(b"w:") || k.starts_with(b"n:"), "keys() returned {k:?}");
+                if pattern.is_some() {
+                    assert!(k.starts_with(b"w:1"), "keys(w:1*) returned {k:?}");
                 }
-            }),
-        );
-        spawn_aux(
-            &mut aux,
-            Box::new(|c: &Cache, _| {
-                let st = c.stats();
-                assert!(st.used_bytes <= st.max_bytes, "{st:?}");
-                assert!(st.used_bytes >= st.entries * NODE_CHARGE, "{st:?}");
-                let _ = c.metrics_text();
-            }),
-        );
-        spawn_aux(
-            &mut aux,
-            Box::new(|c: &Cache, _| {
-                let n = c.len();
-                assert!(n <= 2_008, "len {n} exceeds the key space");
-                let _ = c.is_empty();
-            }),
-        );
-        spawn_aux(
-            &mut aux,
-            Box::new(|c: &Cache, i| {
-                let pattern: Option<&[u8]> = if i % 2 == 0 { Some(b"w:1*") } else { None };
-                let keys = c.keys(pattern).unwrap();
-                for k in &keys {
-                    assert!(
-                        k.starts_with(b"w:") || k.starts_with(b"n:"),
-                        "keys() returned {k:?}"
-                    );
-                    if pattern.is_some() {
-                        assert!(k.starts_with(b"w:1"), "keys(w:1*) returned {k:?}");
-                    }
-                }
-                c.run_maintenance();
-            }),
-        );
+            }
+            c.run_maintenance();
+        }));
 
-        let worker_result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| join_all(writers)));
+        let worker_result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| join_all(writers)));
         stop.store(true, Ordering::Release);
         join_all(aux);
         if let Err(p) = worker_result {
@@ -1083,11 +905,7 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
         assert!(st.used_bytes <= st.max_bytes);
         cache.flush();
         let st = cache.stats();
-        assert_eq!(
-            (st.entries, st.used_bytes, st.compressed_bytes_saved),
-            (0, 0, 0),
-            "{st:?}"
-        );
+        assert_eq!((st.entries, st.used_bytes, st.compressed_bytes_saved), (0, 0, 0), "{st:?}");
         assert!(cache.keys(None).unwrap().is_empty() && cache.is_empty());
     });
 }

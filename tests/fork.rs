@@ -65,18 +65,12 @@ fn wait_child(pid: libc::pid_t, limit: Duration) -> Result<i32, String> {
                 return Ok(libc::WEXITSTATUS(status));
             }
             if libc::WIFSIGNALED(status) {
-                return Err(format!(
-                    "child {pid} died of signal {}",
-                    libc::WTERMSIG(status)
-                ));
+                return Err(format!("child {pid} died of signal {}", libc::WTERMSIG(status)));
             }
             return Err(format!("child {pid}: unexpected wait status {status:#x}"));
         }
         if r < 0 {
-            return Err(format!(
-                "waitpid({pid}) failed: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(format!("waitpid({pid}) failed: {}", std::io::Error::last_os_error()));
         }
         if start.elapsed() > limit {
             let stacks = stacks_of(pid);
@@ -85,9 +79,7 @@ fn wait_child(pid: libc::pid_t, limit: Duration) -> Result<i32, String> {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, &mut status, 0);
             }
-            return Err(format!(
-                "child {pid} hung for {limit:?} and was killed: lock held across fork?{stacks}"
-            ));
+            return Err(format!("child {pid} hung for {limit:?} and was killed: lock held across fork?{stacks}"));
         }
         thread::sleep(Duration::from_millis(1));
     }
@@ -98,21 +90,12 @@ fn wait_child(pid: libc::pid_t, limit: Duration) -> Result<i32, String> {
 /// 30 s). Empty if gdb is missing or fails.
 fn stacks_of(pid: libc::pid_t) -> String {
     let spawned = std::process::Command::new("gdb")
-        .args([
-            "-p",
-            &pid.to_string(),
-            "-batch",
-            "-nx",
-            "-ex",
-            "thread apply all bt 25",
-        ])
+        .args(["-p", &pid.to_string(), "-batch", "-nx", "-ex", "thread apply all bt 25"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn();
-    let Ok(mut gdb) = spawned else {
-        return String::new();
-    };
+    let Ok(mut gdb) = spawned else { return String::new() };
     for _ in 0..30_000 {
         if let Ok(Some(_)) = gdb.try_wait() {
             let mut out = String::new();
@@ -125,10 +108,7 @@ fn stacks_of(pid: libc::pid_t) -> String {
                 .take(80)
                 .map(|l| l.chars().take(160).collect())
                 .collect();
-            return format!(
-                "\n    child stacks (gdb):\n      {}",
-                frames.join("\n      ")
-            );
+            return format!("\n    child stacks (gdb):\n      {}", frames.join("\n      "));
         }
         thread::sleep(Duration::from_millis(1));
     }
@@ -154,11 +134,7 @@ fn run_child(
                 .iter()
                 .find(|(c, _)| *c == code)
                 .map(|(_, w)| *w)
-                .unwrap_or(if code == CHILD_PANICKED {
-                    "the child panicked"
-                } else {
-                    "unknown exit code"
-                });
+                .unwrap_or(if code == CHILD_PANICKED { "the child panicked" } else { "unknown exit code" });
             failures.push(format!("{phase}: child exited {code}: {what}"));
         }
         Err(e) => failures.push(format!("{phase}: {e}")),
@@ -170,9 +146,7 @@ fn config(text: &str) -> Config {
 }
 
 fn persistent_value(i: usize) -> Vec<u8> {
-    format!("persistent value {i} ")
-        .repeat(1 + i % 7)
-        .into_bytes()
+    format!("persistent value {i} ").repeat(1 + i % 7).into_bytes()
 }
 
 /// Polls (bounded) until `cond` holds; true if it did.
@@ -198,33 +172,16 @@ fn phase_basic(failures: &mut Vec<String>) {
     )
     .unwrap();
     for i in 0..N {
-        cache
-            .set(format!("p:{i}").as_bytes(), &persistent_value(i), None)
-            .unwrap();
-        cache
-            .set(
-                format!("t:{i}").as_bytes(),
-                format!("ttl {i}").as_bytes(),
-                Some(Duration::from_secs(1)),
-            )
-            .unwrap();
+        cache.set(format!("p:{i}").as_bytes(), &persistent_value(i), None).unwrap();
+        cache.set(format!("t:{i}").as_bytes(), format!("ttl {i}").as_bytes(), Some(Duration::from_secs(1))).unwrap();
     }
     assert_eq!(cache.len(), 2 * N as u64);
 
     let codes = [
-        (
-            10,
-            "an inherited persistent key was missing or had other bytes",
-        ),
-        (
-            11,
-            "an inherited TTL key (not yet due) was missing or had other bytes",
-        ),
+        (10, "an inherited persistent key was missing or had other bytes"),
+        (11, "an inherited TTL key (not yet due) was missing or had other bytes"),
         (12, "set/get of a new key failed in the child"),
-        (
-            13,
-            "no active expiry within ~5 s after advancing the clock: maintenance thread not restarted in the child",
-        ),
+        (13, "no active expiry within ~5 s after advancing the clock: maintenance thread not restarted in the child"),
         (14, "a TTL key was still readable after its expiry"),
         (15, "a persistent key vanished after the expiry pass"),
         (16, "stats().entries != len() in the child"),
@@ -279,11 +236,7 @@ fn phase_basic(failures: &mut Vec<String>) {
 
     // The parent: its clock never moved, the child's keys are not here, and
     // everything it stored is intact.
-    assert_eq!(
-        nycache::Clock::now_ms(&*clock),
-        1_000,
-        "the child's clock advance leaked into the parent"
-    );
+    assert_eq!(nycache::Clock::now_ms(&*clock), 1_000, "the child's clock advance leaked into the parent");
     let mut bad = Vec::new();
     for i in 0..N {
         if cache.exists(format!("child:{i}").as_bytes()).unwrap() {
@@ -303,10 +256,7 @@ fn phase_basic(failures: &mut Vec<String>) {
         bad.push(format!("parent stats changed by the child: {st:?}"));
     }
     if !bad.is_empty() {
-        failures.push(format!(
-            "basic fork: parent's cache affected by the child: {:?}",
-            &bad[..bad.len().min(5)]
-        ));
+        failures.push(format!("basic fork: parent's cache affected by the child: {:?}", &bad[..bad.len().min(5)]));
     }
 }
 
@@ -316,50 +266,33 @@ fn phase_basic(failures: &mut Vec<String>) {
 fn phase_unkeyed_first_call(failures: &mut Vec<String>) {
     const N: usize = 100;
     let clock = Arc::new(ManualClock::new(1_000));
-    let cache = Cache::with_clock(
-        config("max_memory=16MiB shards=8 max_key_size=256 maintenance_ms=1"),
-        clock.clone(),
-    )
-    .unwrap();
-    for i in 0..N {
-        cache
-            .set(
-                format!("t:{i}").as_bytes(),
-                b"v",
-                Some(Duration::from_millis(100)),
-            )
+    let cache =
+        Cache::with_clock(config("max_memory=16MiB shards=8 max_key_size=256 maintenance_ms=1"), clock.clone())
             .unwrap();
+    for i in 0..N {
+        cache.set(format!("t:{i}").as_bytes(), b"v", Some(Duration::from_millis(100))).unwrap();
     }
     let codes = [
         (20, "keys() in the child did not list the inherited keys"),
-        (
-            21,
-            "no active expiry within ~5 s when the child's only calls were stats/len/keys: \
+        (21, "no active expiry within ~5 s when the child's only calls were stats/len/keys: \
               the fork generation is only checked on keyed calls (Cache::shard), so the \
-              maintenance thread is never restarted",
-        ),
+              maintenance thread is never restarted"),
     ];
     let child_cache = cache.clone();
     let child_clock = clock.clone();
-    run_child(
-        failures,
-        "unkeyed first call",
-        CHILD_LIMIT,
-        &codes,
-        move || {
-            let cache = child_cache;
-            if cache.keys(None).map(|k| k.len()) != Ok(N) || cache.len() != N as u64 {
-                return 20;
-            }
-            let base = cache.stats().expired_active;
-            child_clock.advance(1_000);
-            // Only unkeyed calls; never run_maintenance, never a keyed read.
-            if !poll(|| cache.stats().expired_active >= base + N as u64) {
-                return 21;
-            }
-            0
-        },
-    );
+    run_child(failures, "unkeyed first call", CHILD_LIMIT, &codes, move || {
+        let cache = child_cache;
+        if cache.keys(None).map(|k| k.len()) != Ok(N) || cache.len() != N as u64 {
+            return 20;
+        }
+        let base = cache.stats().expired_active;
+        child_clock.advance(1_000);
+        // Only unkeyed calls; never run_maintenance, never a keyed read.
+        if !poll(|| cache.stats().expired_active >= base + N as u64) {
+            return 21;
+        }
+        0
+    });
 }
 
 /// Phase 3: `close()`, or dropping the last handle, in a child before any
@@ -372,68 +305,44 @@ fn phase_close_and_drop_in_child(failures: &mut Vec<String>) {
     // thread that does not exist never returns.
     let limit = Duration::from_secs(10);
     let clock = Arc::new(ManualClock::new(1_000));
-    let cache = Cache::with_clock(
-        config("max_memory=4MiB shards=4 max_key_size=256 maintenance_ms=1"),
-        clock.clone(),
-    )
-    .unwrap();
+    let cache =
+        Cache::with_clock(config("max_memory=4MiB shards=4 max_key_size=256 maintenance_ms=1"), clock.clone())
+            .unwrap();
     cache.set(b"k", b"v", None).unwrap();
 
     let codes = [
         (30, "after close() the cache no longer answers reads/writes"),
-        (
-            31,
-            "close() panicked: stop_maintenance joins the parent's maintenance thread handle, \
-              which is not a thread of the child (std: 'threads should not terminate unexpectedly')",
-        ),
+        (31, "close() panicked: stop_maintenance joins the parent's maintenance thread handle, \
+              which is not a thread of the child (std: 'threads should not terminate unexpectedly')"),
     ];
     let child_cache = cache.clone();
-    run_child(
-        failures,
-        "close() as the child's first call",
-        limit,
-        &codes,
-        move || {
-            let cache = child_cache;
-            if catch_unwind(AssertUnwindSafe(|| cache.close())).is_err() {
-                return 31;
-            }
-            match cache.get(b"k") {
-                Ok(Some(v)) if v.as_bytes() == b"v" => {}
-                _ => return 30,
-            }
-            if cache.set(b"k2", b"v2", None).is_err() {
-                return 30;
-            }
-            0
-        },
-    );
+    run_child(failures, "close() as the child's first call", limit, &codes, move || {
+        let cache = child_cache;
+        if catch_unwind(AssertUnwindSafe(|| cache.close())).is_err() {
+            return 31;
+        }
+        match cache.get(b"k") {
+            Ok(Some(v)) if v.as_bytes() == b"v" => {}
+            _ => return 30,
+        }
+        if cache.set(b"k2", b"v2", None).is_err() {
+            return 30;
+        }
+        0
+    });
 
     // Dropping the last handle of a cache in the child: the same join.
-    let solo = Cache::with_clock(
-        config("max_memory=4MiB shards=4 max_key_size=256 maintenance_ms=1"),
-        clock,
-    )
-    .unwrap();
+    let solo = Cache::with_clock(config("max_memory=4MiB shards=4 max_key_size=256 maintenance_ms=1"), clock).unwrap();
     solo.set(b"k", b"v", None).unwrap();
     let mut solo = Some(solo);
-    let codes = [(
-        32,
-        "dropping the last handle panicked: Inner::drop -> stop_maintenance joins the parent's \
-                       maintenance thread handle, which is not a thread of the child",
-    )];
-    run_child(
-        failures,
-        "drop of the last handle as the child's first call",
-        limit,
-        &codes,
-        || {
-            if catch_unwind(AssertUnwindSafe(|| drop(solo.take()))).is_err() {
-                return 32;
-            }
-            0
-        },
-    );
+    let codes = [(32, "dropping the last handle panicked: Inner::drop -> stop_maintenance joins the parent's \
+                       maintenance thread handle, which is not a thread of the child")];
+    run_child(failures, "drop of the last handle as the child's first call", limit, &codes, || {
+        if catch_unwind(AssertUnwindSafe(|| drop(solo.take()))).is_err() {
+            return 32;
+        }
+        0
+    });
     drop(solo);
     drop(cache);
 }
@@ -456,15 +365,11 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
     const TTL_PER_ROUND: usize = 2_000;
     const CHILD_KEYS: usize = 256; // with 8 shards, every shard gets keys
     let clock = Arc::new(ManualClock::new(1_000));
-    let cache = Cache::with_clock(
-        config("max_memory=32MiB shards=8 max_key_size=256 maintenance_ms=1"),
-        clock.clone(),
-    )
-    .unwrap();
-    for i in 0..200 {
-        cache
-            .set(format!("p:{i}").as_bytes(), &persistent_value(i), None)
+    let cache =
+        Cache::with_clock(config("max_memory=32MiB shards=8 max_key_size=256 maintenance_ms=1"), clock.clone())
             .unwrap();
+    for i in 0..200 {
+        cache.set(format!("p:{i}").as_bytes(), &persistent_value(i), None).unwrap();
     }
 
     // Moves time only (an atomic): not a cache call, so it is safe while forking.
@@ -486,10 +391,7 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
     let codes = [
         (40, "stats() in the child was inconsistent (entries != len)"),
         (41, "set/get across all shards failed in the child"),
-        (
-            42,
-            "an inherited persistent key was missing or had other bytes",
-        ),
+        (42, "an inherited persistent key was missing or had other bytes"),
         (43, "flush() in the child left entries or bytes"),
         (44, "the cache did not work after flush() in the child"),
     ];
@@ -503,54 +405,46 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
             cache.set(k.as_bytes(), k.as_bytes(), Some(ttl)).unwrap();
         }
         let child_cache = cache.clone();
-        run_child(
-            failures,
-            &format!("repeated fork {round}"),
-            CHILD_LIMIT,
-            &codes,
-            move || {
-                let cache = child_cache;
-                // The child's fresh maintenance thread starts on this first call
-                // and may expire entries already due; the clock is frozen here
-                // (the ticker thread did not survive the fork), so one explicit
-                // pass leaves nothing that can expire between the two reads.
-                cache.run_maintenance();
-                let st = cache.stats();
-                if st.entries != cache.len() {
-                    return 40;
+        run_child(failures, &format!("repeated fork {round}"), CHILD_LIMIT, &codes, move || {
+            let cache = child_cache;
+            // The child's fresh maintenance thread starts on this first call
+            // and may expire entries already due; the clock is frozen here
+            // (the ticker thread did not survive the fork), so one explicit
+            // pass leaves nothing that can expire between the two reads.
+            cache.run_maintenance();
+            let st = cache.stats();
+            if st.entries != cache.len() {
+                return 40;
+            }
+            for i in 0..CHILD_KEYS {
+                let k = format!("child:{i}");
+                if cache.set(k.as_bytes(), k.as_bytes(), None).is_err() {
+                    return 41;
                 }
-                for i in 0..CHILD_KEYS {
-                    let k = format!("child:{i}");
-                    if cache.set(k.as_bytes(), k.as_bytes(), None).is_err() {
-                        return 41;
-                    }
+            }
+            for i in 0..CHILD_KEYS {
+                let k = format!("child:{i}");
+                match cache.get(k.as_bytes()) {
+                    Ok(Some(v)) if v.as_bytes() == k.as_bytes() => {}
+                    _ => return 41,
                 }
-                for i in 0..CHILD_KEYS {
-                    let k = format!("child:{i}");
-                    match cache.get(k.as_bytes()) {
-                        Ok(Some(v)) if v.as_bytes() == k.as_bytes() => {}
-                        _ => return 41,
-                    }
+            }
+            for i in 0..200 {
+                match cache.get(format!("p:{i}").as_bytes()) {
+                    Ok(Some(v)) if v.as_bytes() == persistent_value(i) => {}
+                    _ => return 42,
                 }
-                for i in 0..200 {
-                    match cache.get(format!("p:{i}").as_bytes()) {
-                        Ok(Some(v)) if v.as_bytes() == persistent_value(i) => {}
-                        _ => return 42,
-                    }
-                }
-                cache.flush();
-                let st = cache.stats();
-                if !cache.is_empty() || st.entries != 0 || st.used_bytes != 0 {
-                    return 43;
-                }
-                if cache.set(b"after", b"flush", None).is_err()
-                    || cache.get(b"after").ok().flatten().is_none()
-                {
-                    return 44;
-                }
-                0
-            },
-        );
+            }
+            cache.flush();
+            let st = cache.stats();
+            if !cache.is_empty() || st.entries != 0 || st.used_bytes != 0 {
+                return 43;
+            }
+            if cache.set(b"after", b"flush", None).is_err() || cache.get(b"after").ok().flatten().is_none() {
+                return 44;
+            }
+            0
+        });
     }
     stop.store(true, Ordering::Relaxed);
     ticker.join().unwrap();
@@ -573,16 +467,11 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
         ));
     }
     if cache.len() != 200 {
-        failures.push(format!(
-            "repeated forks: parent holds {} entries, expected the 200 persistent ones",
-            cache.len()
-        ));
+        failures.push(format!("repeated forks: parent holds {} entries, expected the 200 persistent ones", cache.len()));
     }
     for i in 0..CHILD_KEYS {
         if cache.exists(format!("child:{i}").as_bytes()).unwrap() {
-            failures.push(format!(
-                "repeated forks: a child's key child:{i} appeared in the parent"
-            ));
+            failures.push(format!("repeated forks: a child's key child:{i} appeared in the parent"));
             break;
         }
     }
@@ -590,19 +479,14 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
         match cache.get(format!("p:{i}").as_bytes()).unwrap() {
             Some(v) if v.as_bytes() == persistent_value(i) => {}
             other => {
-                failures.push(format!(
-                    "repeated forks: parent's p:{i} = {other:?} (a child's flush leaked?)"
-                ));
+                failures.push(format!("repeated forks: parent's p:{i} = {other:?} (a child's flush leaked?)"));
                 break;
             }
         }
     }
     let st = cache.stats();
     if st.entries != cache.len() || st.used_bytes > st.max_bytes {
-        failures.push(format!(
-            "repeated forks: parent stats inconsistent: {st:?} len {}",
-            cache.len()
-        ));
+        failures.push(format!("repeated forks: parent stats inconsistent: {st:?} len {}", cache.len()));
     }
 }
 
@@ -613,9 +497,5 @@ fn fork_protocol() {
     phase_unkeyed_first_call(&mut failures);
     phase_close_and_drop_in_child(&mut failures);
     phase_repeated_forks(&mut failures);
-    assert!(
-        failures.is_empty(),
-        "fork checks failed:\n  - {}",
-        failures.join("\n  - ")
-    );
+    assert!(failures.is_empty(), "fork checks failed:\n  - {}", failures.join("\n  - "));
 }

@@ -18,11 +18,7 @@ fn allocated() -> u64 {
 fn used_bytes_agrees_with_jemalloc_at_one_million_entries() {
     const N: u64 = 1_000_000;
     let before = allocated();
-    let cfg = Config::builder()
-        .max_memory(4 << 30)
-        .maintenance_ms(0)
-        .build()
-        .unwrap();
+    let cfg = Config::builder().max_memory(4 << 30).maintenance_ms(0).build().unwrap();
     let c = Cache::new(cfg).unwrap();
     let mut key = [0u8; 16];
     let value = [b'v'; 100];
@@ -45,15 +41,9 @@ fn used_bytes_agrees_with_jemalloc_at_one_million_entries() {
         st.shards
     );
     let ratio = used as f64 / real as f64;
-    assert!(
-        (0.9..=1.1).contains(&ratio),
-        "used_bytes {used} vs jemalloc {real}: ratio {ratio:.3}"
-    );
+    assert!((0.9..=1.1).contains(&ratio), "used_bytes {used} vs jemalloc {real}: ratio {ratio:.3}");
     // Nothing is leaked: dropping the cache gives the memory back.
     drop(c);
     let end = allocated();
-    assert!(
-        end < before + (1 << 20),
-        "after drop {end} vs before {before}"
-    );
+    assert!(end < before + (1 << 20), "after drop {end} vs before {before}");
 }

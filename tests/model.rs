@@ -277,30 +277,18 @@ impl Model {
     /// more entry) fit; never evicts `keep`. An expired victim counts as an
     /// expiry, not an eviction.
     fn make_room(&mut self, extra: u64, new_entry: bool, keep: Option<&[u8]>) {
-        while self.used + extra > self.budget
-            || (new_entry && self.entries.len() as u64 >= self.max_entries)
-        {
-            let Some(last) = self.entries.last() else {
-                break;
-            };
+        while self.used + extra > self.budget || (new_entry && self.entries.len() as u64 >= self.max_entries) {
+            let Some(last) = self.entries.last() else { break };
             if keep == Some(last.key.as_slice()) {
                 break;
             }
-            let why = if self.expired(last) {
-                Why::Lazy
-            } else {
-                Why::Evicted
-            };
+            let why = if self.expired(last) { Why::Lazy } else { Why::Evicted };
             self.remove_at(self.entries.len() - 1, why);
         }
     }
 
     fn check_key(&self, key: &[u8]) -> R<()> {
-        if key.len() > self.max_key {
-            Err(ErrorKind::TooLarge)
-        } else {
-            Ok(())
-        }
+        if key.len() > self.max_key { Err(ErrorKind::TooLarge) } else { Ok(()) }
     }
 
     fn expires_at(&self, ttl: Ttl) -> u64 {
@@ -311,12 +299,7 @@ impl Model {
         let base = size_class(BLOCK_HEADER + key.len() + val.len())
             + NODE_CHARGE
             + if flags != 0 { FLAGS_CHARGE } else { 0 };
-        let charge = base
-            + if matches!(exp, Exp::At(at) if at != 0) {
-                TIMER_CHARGE
-            } else {
-                0
-            };
+        let charge = base + if matches!(exp, Exp::At(at) if at != 0) { TIMER_CHARGE } else { 0 };
         if charge > self.budget {
             return Err(ErrorKind::TooLarge);
         }
@@ -324,9 +307,7 @@ impl Model {
         match (cond, existing) {
             (Cond::Absent, Some(_)) => return Err(ErrorKind::Exists),
             (Cond::Present | Cond::Version(_), None) => return Err(ErrorKind::NotFound),
-            (Cond::Version(v), Some(i)) if self.entries[i].ver != Some(v) => {
-                return Err(ErrorKind::CasMismatch);
-            }
+            (Cond::Version(v), Some(i)) if self.entries[i].ver != Some(v) => return Err(ErrorKind::CasMismatch),
             _ => {}
         }
         if let Exp::At(at) = exp
@@ -368,16 +349,7 @@ impl Model {
                     Exp::At(at) => at,
                     Exp::Keep => 0,
                 };
-                self.entries.insert(
-                    0,
-                    Entry {
-                        key: key.to_vec(),
-                        val,
-                        exp,
-                        ver: None,
-                        flags,
-                    },
-                );
+                self.entries.insert(0, Entry { key: key.to_vec(), val, exp, ver: None, flags });
                 self.used += charge;
             }
         }
@@ -411,9 +383,7 @@ impl Model {
     }
 
     fn gets(&mut self, key: &[u8]) -> R<Option<(Vec<u8>, u64, u32)>> {
-        let Some(val) = self.get(key)? else {
-            return Ok(None);
-        };
+        let Some(val) = self.get(key)? else { return Ok(None) };
         let version = match self.entries[0].ver {
             Some(v) => v,
             None => {
@@ -461,9 +431,7 @@ impl Model {
             Some(0) => self.now,
             other => self.expires_at(other),
         };
-        let Some(i) = self.lookup(key) else {
-            return Ok(false);
-        };
+        let Some(i) = self.lookup(key) else { return Ok(false) };
         if at != 0 && at <= self.now {
             self.remove_at(i, Why::Lazy);
         } else {
@@ -536,11 +504,7 @@ impl Model {
     /// What `keys`/`scan` return: live (not expired) keys; expired entries
     /// not yet reclaimed are skipped but stay stored (and counted by `len`).
     fn keys(&self, pat: Pat) -> BTreeSet<Vec<u8>> {
-        self.entries
-            .iter()
-            .filter(|e| !self.expired(e) && pat.matches(&e.key))
-            .map(|e| e.key.clone())
-            .collect()
+        self.entries.iter().filter(|e| !self.expired(e) && pat.matches(&e.key)).map(|e| e.key.clone()).collect()
     }
 }
 
@@ -608,22 +572,13 @@ impl Harness {
                 match want {
                     Ok(Some(v)) if v.len() <= len => {
                         prop_assert_eq!(&buf[..v.len()], &v[..], "{:?}: copied bytes", op);
-                        prop_assert!(
-                            buf[v.len()..].iter().all(|&b| b == 0xEE),
-                            "{:?}: wrote past the value",
-                            op
-                        );
+                        prop_assert!(buf[v.len()..].iter().all(|&b| b == 0xEE), "{:?}: wrote past the value", op);
                     }
-                    _ => prop_assert!(
-                        buf.iter().all(|&b| b == 0xEE),
-                        "{:?}: wrote into a small buffer",
-                        op
-                    ),
+                    _ => prop_assert!(buf.iter().all(|&b| b == 0xEE), "{:?}: wrote into a small buffer", op),
                 }
             }
             Op::Gets(k) => {
-                let got = kind(cache.gets(key(k)))
-                    .map(|v| v.map(|v| (v.value.to_vec(), v.version, v.flags)));
+                let got = kind(cache.gets(key(k))).map(|v| v.map(|v| (v.value.to_vec(), v.version, v.flags)));
                 prop_assert_eq!(got.clone(), m.gets(key(k)), "{:?}", op);
                 if let Ok(Some((_, version, _))) = got {
                     self.last_ver.insert(k, version);
@@ -631,39 +586,19 @@ impl Harness {
             }
             Op::Set(k, v, ttl) => {
                 let got = kind(cache.set(key(k), &v.bytes(), ms(ttl)));
-                prop_assert_eq!(
-                    got,
-                    m.write(key(k), v.bytes(), ttl, 0, Cond::Always),
-                    "{:?}",
-                    op
-                );
+                prop_assert_eq!(got, m.write(key(k), v.bytes(), ttl, 0, Cond::Always), "{:?}", op);
             }
             Op::SetFlags(k, v, ttl, flags) => {
                 let got = kind(cache.set_with_flags(key(k), &v.bytes(), ms(ttl), flags));
-                prop_assert_eq!(
-                    got,
-                    m.write(key(k), v.bytes(), ttl, flags, Cond::Always),
-                    "{:?}",
-                    op
-                );
+                prop_assert_eq!(got, m.write(key(k), v.bytes(), ttl, flags, Cond::Always), "{:?}", op);
             }
             Op::Add(k, v, ttl) => {
                 let got = kind(cache.add(key(k), &v.bytes(), ms(ttl)));
-                prop_assert_eq!(
-                    got,
-                    m.write(key(k), v.bytes(), ttl, 0, Cond::Absent),
-                    "{:?}",
-                    op
-                );
+                prop_assert_eq!(got, m.write(key(k), v.bytes(), ttl, 0, Cond::Absent), "{:?}", op);
             }
             Op::Replace(k, v, ttl) => {
                 let got = kind(cache.replace(key(k), &v.bytes(), ms(ttl)));
-                prop_assert_eq!(
-                    got,
-                    m.write(key(k), v.bytes(), ttl, 0, Cond::Present),
-                    "{:?}",
-                    op
-                );
+                prop_assert_eq!(got, m.write(key(k), v.bytes(), ttl, 0, Cond::Present), "{:?}", op);
             }
             Op::Cas(k, v, ttl, sel) => {
                 let version = match sel {
@@ -678,53 +613,32 @@ impl Harness {
                 self.step(&Op::Gets(k))?;
                 return self.step(&Op::Cas(k, v, ttl, VerSel::Last));
             }
-            Op::Delete(k) => {
-                prop_assert_eq!(kind(cache.delete(key(k))), m.delete(key(k)), "{:?}", op)
-            }
-            Op::Exists(k) => {
-                prop_assert_eq!(kind(cache.exists(key(k))), m.exists(key(k)), "{:?}", op)
-            }
+            Op::Delete(k) => prop_assert_eq!(kind(cache.delete(key(k))), m.delete(key(k)), "{:?}", op),
+            Op::Exists(k) => prop_assert_eq!(kind(cache.exists(key(k))), m.exists(key(k)), "{:?}", op),
             Op::Touch(k) => prop_assert_eq!(kind(cache.touch(key(k))), m.touch(key(k)), "{:?}", op),
             Op::Expire(k, ttl) => {
-                prop_assert_eq!(
-                    kind(cache.expire(key(k), ms(ttl))),
-                    m.expire(key(k), ttl),
-                    "{:?}",
-                    op
-                );
+                prop_assert_eq!(kind(cache.expire(key(k), ms(ttl))), m.expire(key(k), ttl), "{:?}", op);
             }
-            Op::Persist(k) => {
-                prop_assert_eq!(kind(cache.persist(key(k))), m.persist(key(k)), "{:?}", op)
-            }
+            Op::Persist(k) => prop_assert_eq!(kind(cache.persist(key(k))), m.persist(key(k)), "{:?}", op),
             Op::Ttl(k) => prop_assert_eq!(kind(cache.ttl(key(k))), m.ttl(key(k)), "{:?}", op),
-            Op::Incr(k, d) => {
-                prop_assert_eq!(kind(cache.incr(key(k), d)), m.incr(key(k), d), "{:?}", op)
-            }
-            Op::Decr(k, d) => {
-                prop_assert_eq!(kind(cache.decr(key(k), d)), m.decr(key(k), d), "{:?}", op)
-            }
+            Op::Incr(k, d) => prop_assert_eq!(kind(cache.incr(key(k), d)), m.incr(key(k), d), "{:?}", op),
+            Op::Decr(k, d) => prop_assert_eq!(kind(cache.decr(key(k), d)), m.decr(key(k), d), "{:?}", op),
             Op::GetMany(ref ks) => {
                 let keys: Vec<&[u8]> = ks.iter().map(|&k| key(k)).collect();
-                let got = kind(cache.get_many(&keys))
-                    .map(|vs| vs.into_iter().map(|v| v.map(|v| v.to_vec())).collect());
+                let got = kind(cache.get_many(&keys)).map(|vs| vs.into_iter().map(|v| v.map(|v| v.to_vec())).collect());
                 let want: R<Vec<Option<Vec<u8>>>> = keys.iter().map(|k| m.get(k)).collect();
                 prop_assert_eq!(got, want, "{:?}", op);
             }
             Op::SetMany(ref items, ttl) => {
-                let pairs: Vec<(&[u8], Vec<u8>)> =
-                    items.iter().map(|&(k, v)| (key(k), v.bytes())).collect();
+                let pairs: Vec<(&[u8], Vec<u8>)> = items.iter().map(|&(k, v)| (key(k), v.bytes())).collect();
                 let got = kind(cache.set_many(&pairs, ms(ttl)));
-                let want = pairs
-                    .iter()
-                    .try_for_each(|(k, v)| m.write(k, v.clone(), ttl, 0, Cond::Always));
+                let want = pairs.iter().try_for_each(|(k, v)| m.write(k, v.clone(), ttl, 0, Cond::Always));
                 prop_assert_eq!(got, want, "{:?}", op);
             }
             Op::DeleteMany(ref ks) => {
                 let keys: Vec<&[u8]> = ks.iter().map(|&k| key(k)).collect();
                 let got = kind(cache.delete_many(&keys));
-                let want = keys
-                    .iter()
-                    .try_fold(0, |n, k| Ok(n + usize::from(m.delete(k)?)));
+                let want = keys.iter().try_fold(0, |n, k| Ok(n + usize::from(m.delete(k)?)));
                 prop_assert_eq!(got, want, "{:?}", op);
             }
             Op::Advance(d) => {
@@ -748,12 +662,7 @@ impl Harness {
     /// len, used bytes and every counter, after every op.
     fn check_sizes(&self, op: &Op) -> Result<(), TestCaseError> {
         let m = &self.m;
-        prop_assert_eq!(
-            self.cache.len(),
-            m.entries.len() as u64,
-            "len after {:?}",
-            op
-        );
+        prop_assert_eq!(self.cache.len(), m.entries.len() as u64, "len after {:?}", op);
         let st = self.cache.stats();
         prop_assert_eq!(st.entries, m.entries.len() as u64, "entries after {:?}", op);
         prop_assert_eq!(st.used_bytes, m.used, "used_bytes after {:?}", op);
@@ -829,18 +738,7 @@ const TEXTS: &[&str] = &[
     "",
 ];
 
-const DELTAS: &[i64] = &[
-    0,
-    1,
-    -1,
-    7,
-    -100,
-    1 << 40,
-    i64::MAX,
-    i64::MIN,
-    -i64::MAX,
-    i64::MAX - 1,
-];
+const DELTAS: &[i64] = &[0, 1, -1, 7, -100, 1 << 40, i64::MAX, i64::MIN, -i64::MAX, i64::MAX - 1];
 
 fn ttl() -> impl Strategy<Value = Ttl> {
     prop_oneof![
@@ -878,12 +776,7 @@ fn ver_sel() -> impl Strategy<Value = VerSel> {
 }
 
 fn pat() -> impl Strategy<Value = Pat> {
-    prop_oneof![
-        Just(Pat::None),
-        Just(Pat::Star),
-        Just(Pat::PrefixA),
-        Just(Pat::OneByte)
-    ]
+    prop_oneof![Just(Pat::None), Just(Pat::Star), Just(Pat::PrefixA), Just(Pat::OneByte)]
 }
 
 /// Every operation, over keys from `key` and values from `val`.
@@ -931,17 +824,9 @@ fn ops(
 /// soak: `PROPTEST_CASES=100000 cargo test --release --test model`).
 fn proptest_config() -> ProptestConfig {
     let base = ProptestConfig::default();
-    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
-        base.cases
-    } else {
-        256
-    };
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { base.cases } else { 256 };
     // No regression files: this test must not write into the source tree.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..base
-    }
+    ProptestConfig { cases, failure_persistence: None, ..base }
 }
 
 // ---------------------------------------------------------------------------
@@ -949,9 +834,7 @@ fn proptest_config() -> ProptestConfig {
 // ---------------------------------------------------------------------------
 
 /// Six keys (the empty one included), then the drain's fresh keys.
-const COUNT_KEYS: &[&[u8]] = &[
-    b"", b"a", b"b", b"c", b"ab", b"k5", b"z0", b"z1", b"z2", b"z3", b"z4",
-];
+const COUNT_KEYS: &[&[u8]] = &[b"", b"a", b"b", b"c", b"ab", b"k5", b"z0", b"z1", b"z2", b"z3", b"z4"];
 const COUNT_LIVE_KEYS: usize = 6;
 
 fn count_cache() -> Harness {
@@ -975,9 +858,7 @@ fn count_ops() -> impl Strategy<Value = Vec<Op>> {
 }
 
 fn count_drain() -> Vec<Op> {
-    (COUNT_LIVE_KEYS..COUNT_KEYS.len())
-        .map(|k| Op::Set(k, Val::Text("drain"), None))
-        .collect()
+    (COUNT_LIVE_KEYS..COUNT_KEYS.len()).map(|k| Op::Set(k, Val::Text("drain"), None)).collect()
 }
 
 proptest! {
@@ -1001,21 +882,7 @@ proptest! {
 /// 16 bytes are accepted, index 8 is 17 bytes (TooLarge); then
 /// the drain's fresh keys.
 const BYTE_KEYS: &[&[u8]] = &[
-    b"",
-    b"a",
-    b"b",
-    b"cc",
-    b"ddd",
-    b"e",
-    b"ff",
-    b"g",
-    b"0123456789abcdefX",
-    b"z0",
-    b"z1",
-    b"z2",
-    b"z3",
-    b"z4",
-    b"z5",
+    b"", b"a", b"b", b"cc", b"ddd", b"e", b"ff", b"g", b"0123456789abcdefX", b"z0", b"z1", b"z2", b"z3", b"z4", b"z5",
 ];
 const BYTE_OVERSIZE_KEY: usize = 8;
 const BYTE_MAX_VALUE: u64 = 300;
@@ -1051,9 +918,7 @@ fn byte_ops() -> impl Strategy<Value = Vec<Op>> {
 
 fn byte_drain() -> Vec<Op> {
     // 6 * (size_class(12 + 2 + 120) + 32) = 6 * 192 > 1024: everything old goes.
-    (BYTE_OVERSIZE_KEY + 1..BYTE_KEYS.len())
-        .map(|k| Op::Set(k, Val::Fill(b'z', 120), None))
-        .collect()
+    (BYTE_OVERSIZE_KEY + 1..BYTE_KEYS.len()).map(|k| Op::Set(k, Val::Fill(b'z', 120), None)).collect()
 }
 
 proptest! {
@@ -1075,17 +940,7 @@ proptest! {
 
 #[test]
 fn size_classes_of_the_model() {
-    let cases = [
-        (0, 8),
-        (8, 8),
-        (9, 16),
-        (128, 128),
-        (129, 160),
-        (256, 256),
-        (257, 320),
-        (513, 640),
-        (4097, 5120),
-    ];
+    let cases = [(0, 8), (8, 8), (9, 16), (128, 128), (129, 160), (256, 256), (257, 320), (513, 640), (4097, 5120)];
     for (n, want) in cases {
         assert_eq!(size_class(n), want, "size_class({n})");
     }
@@ -1099,12 +954,8 @@ fn lru_eviction_order_is_exact() {
     let h = count_cache();
     let c = &h.cache;
     let present = |keys: &[&str]| {
-        let mut got: Vec<String> = c
-            .keys(None)
-            .unwrap()
-            .into_iter()
-            .map(|k| String::from_utf8(k).unwrap())
-            .collect();
+        let mut got: Vec<String> =
+            c.keys(None).unwrap().into_iter().map(|k| String::from_utf8(k).unwrap()).collect();
         got.sort();
         let mut want: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
         want.sort();
@@ -1126,10 +977,7 @@ fn lru_eviction_order_is_exact() {
     c.set(b"c", b"v2", None).unwrap(); // overwrite: no eviction -> c f d e
     present(&["c", "d", "e", "f"]);
     assert!(c.expire(b"e", Some(Duration::from_secs(5))).unwrap()); // no use: c f d e
-    assert_eq!(
-        c.add(b"c", b"x", None).unwrap_err().kind(),
-        ErrorKind::Exists
-    ); // no use
+    assert_eq!(c.add(b"c", b"x", None).unwrap_err().kind(), ErrorKind::Exists); // no use
     c.add(b"g", b"v", None).unwrap(); // evicts e -> g c f d
     present(&["c", "d", "f", "g"]);
     let mut buf = [0u8; 1];
@@ -1137,10 +985,7 @@ fn lru_eviction_order_is_exact() {
     assert_eq!(c.incr(b"h", 3).unwrap(), 3); // evicts f -> h d g c
     present(&["c", "d", "g", "h"]);
     let v = c.gets(b"c").unwrap().unwrap().version; // c h d g
-    assert_eq!(
-        c.cas(b"g", b"y", None, v).unwrap_err().kind(),
-        ErrorKind::CasMismatch
-    ); // no use
+    assert_eq!(c.cas(b"g", b"y", None, v).unwrap_err().kind(), ErrorKind::CasMismatch); // no use
     c.set(b"i", b"v", None).unwrap(); // evicts g -> i c h d
     present(&["c", "d", "h", "i"]);
     c.cas(b"c", b"z", None, v).unwrap(); // c i h d
@@ -1167,11 +1012,7 @@ fn cas_with_version_zero_on_an_unversioned_entry_is_rejected() {
     let c = &h.cache;
     c.set(b"k", b"v1", None).unwrap();
     let got = c.cas(b"k", b"v2", None, 0).map_err(|e| e.kind());
-    assert_eq!(
-        got,
-        Err(ErrorKind::CasMismatch),
-        "cas with version 0 overwrote a never-read entry"
-    );
+    assert_eq!(got, Err(ErrorKind::CasMismatch), "cas with version 0 overwrote a never-read entry");
     assert_eq!(c.get(b"k").unwrap().unwrap().as_bytes(), b"v1");
 }
 
@@ -1185,10 +1026,7 @@ fn cas_with_version_zero_after_an_overwrite_is_rejected() {
     let v = c.gets(b"k").unwrap().unwrap().version;
     assert!(v >= 1);
     c.set(b"k", b"v2", None).unwrap();
-    assert_eq!(
-        c.cas(b"k", b"mine", None, v).unwrap_err().kind(),
-        ErrorKind::CasMismatch
-    );
+    assert_eq!(c.cas(b"k", b"mine", None, v).unwrap_err().kind(), ErrorKind::CasMismatch);
     let got = c.cas(b"k", b"v3", None, 0).map_err(|e| e.kind());
     assert_eq!(got, Err(ErrorKind::CasMismatch));
 }

@@ -55,16 +55,11 @@ impl Block {
         let layout = Self::layout(total).ok_or_else(too_large)?;
         // SAFETY: the layout has a non-zero size (the header alone is 12 bytes).
         let raw = unsafe { alloc::alloc(layout) } as *mut Header;
-        let ptr = NonNull::new(raw).ok_or_else(|| {
-            Error::new(ErrorKind::OutOfMemory, "allocation of a cache entry failed")
-        })?;
+        let ptr = NonNull::new(raw)
+            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "allocation of a cache entry failed"))?;
         // SAFETY: `raw` is a fresh allocation of `layout`, aligned for Header, with room for the header plus `total` bytes; the key fits in it.
         let value_ptr = unsafe {
-            raw.write(Header {
-                refs: AtomicU32::new(1),
-                key_len,
-                value_len: val_len,
-            });
+            raw.write(Header { refs: AtomicU32::new(1), key_len, value_len: val_len });
             let data = (raw as *mut u8).add(BLOCK_HEADER);
             std::ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
             data.add(key.len())
@@ -74,11 +69,7 @@ impl Block {
 
     /// A block holding `key` and `value_len` value bytes written by `fill`
     /// (zeroed first, so a `fill` that writes less exposes no garbage).
-    pub(crate) fn build(
-        key: &[u8],
-        value_len: usize,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> Result<Block> {
+    pub(crate) fn build(key: &[u8], value_len: usize, fill: impl FnOnce(&mut [u8])) -> Result<Block> {
         let (block, value_ptr) = Self::allocate(key, value_len)?;
         // SAFETY: `value_ptr` is the start of `value_len` bytes inside the block we exclusively own; zeroing makes them initialised.
         let value = unsafe {
@@ -106,9 +97,7 @@ impl Block {
         let h = self.header();
         let total = h.key_len as usize + h.value_len as usize;
         // SAFETY: the block was allocated with `total` initialised bytes after the header, and they are never mutated while shared.
-        unsafe {
-            std::slice::from_raw_parts((self.ptr.as_ptr() as *const u8).add(BLOCK_HEADER), total)
-        }
+        unsafe { std::slice::from_raw_parts((self.ptr.as_ptr() as *const u8).add(BLOCK_HEADER), total) }
     }
 
     /// The key bytes.
@@ -151,8 +140,7 @@ impl Drop for Block {
             return;
         }
         fence(Ordering::Acquire);
-        let layout =
-            Self::layout(self.alloc_len() - BLOCK_HEADER).expect("layout was valid at allocation");
+        let layout = Self::layout(self.alloc_len() - BLOCK_HEADER).expect("layout was valid at allocation");
         // SAFETY: we held the last reference; the pointer came from `alloc` with exactly this layout.
         unsafe { alloc::dealloc(self.ptr.as_ptr() as *mut u8, layout) }
     }
@@ -197,9 +185,7 @@ impl Clone for Value {
         // `share` only fails (with OutOfMemory) in the copy fallback that
         // needs 2^31 live handles first; a Clone can't report it, so the
         // documented behaviour for that impossible case is a panic here.
-        Value {
-            block: self.block.share().expect("out of memory cloning a Value"),
-        }
+        Value { block: self.block.share().expect("out of memory cloning a Value") }
     }
 }
 

@@ -36,10 +36,7 @@ struct Registry {
     held: Vec<Arc<dyn ForkLocks>>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    live: Vec::new(),
-    held: Vec::new(),
-});
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { live: Vec::new(), held: Vec::new() });
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static INSTALL: Once = Once::new();
 

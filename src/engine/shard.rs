@@ -202,12 +202,8 @@ fn decoded_copy(enc: Encoding, stored: &[u8]) -> Result<Block> {
 /// (node, CAS version, client flags, timer record). Config sizing uses it so
 /// that "a shard holds two of the largest entries" holds for real charges.
 pub(crate) fn max_entry_charge(key_len: u64, value_len: u64) -> u64 {
-    let block = (BLOCK_HEADER as u64)
-        .saturating_add(key_len)
-        .saturating_add(value_len);
-    let block = usize::try_from(block)
-        .unwrap_or(usize::MAX / 2)
-        .min(usize::MAX / 2);
+    let block = (BLOCK_HEADER as u64).saturating_add(key_len).saturating_add(value_len);
+    let block = usize::try_from(block).unwrap_or(usize::MAX / 2).min(usize::MAX / 2);
     size_class(block) as u64 + NODE_CHARGE + VERSION_CHARGE + FLAGS_CHARGE + TIMER_CHARGE
 }
 
@@ -221,11 +217,7 @@ pub(crate) fn largest_value_within(key_len: u64, charge: u64) -> u64 {
     }
     while lo < hi {
         let mid = lo + (hi - lo).div_ceil(2);
-        if max_entry_charge(key_len, mid) <= charge {
-            lo = mid
-        } else {
-            hi = mid - 1
-        }
+        if max_entry_charge(key_len, mid) <= charge { lo = mid } else { hi = mid - 1 }
     }
     lo
 }
@@ -259,10 +251,7 @@ fn current_record(nodes: &[Node], id: TimerId) -> Option<(u32, u64)> {
 }
 
 fn oom() -> Error {
-    Error::new(
-        ErrorKind::OutOfMemory,
-        "allocation failed while growing a shard's tables",
-    )
+    Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a shard's tables")
 }
 
 /// A shard of the cache. See the module docs.
@@ -419,11 +408,7 @@ impl Shard {
             if v == NIL || v == keep {
                 break;
             }
-            let why = if self.nodes[v as usize].is_expired(clock) {
-                Removal::ExpiredLazy
-            } else {
-                Removal::Evicted
-            };
+            let why = if self.nodes[v as usize].is_expired(clock) { Removal::ExpiredLazy } else { Removal::Evicted };
             self.remove(v, why);
         }
     }
@@ -432,15 +417,10 @@ impl Shard {
     /// allocating later: an allocation failure is an `OutOfMemory` error
     /// (never an abort) and leaves the shard as it was.
     fn reserve_one(&mut self) -> Result<()> {
-        self.table
-            .try_reserve(1, rehash(&self.hasher, &self.nodes))
-            .map_err(|_| oom())?;
+        self.table.try_reserve(1, rehash(&self.hasher, &self.nodes)).map_err(|_| oom())?;
         if self.free == NIL {
             if self.nodes.len() >= NIL as usize {
-                return Err(Error::new(
-                    ErrorKind::OutOfMemory,
-                    "shard holds the maximum of 2^32-1 entries",
-                ));
+                return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
             }
             // Grow by an eighth rather than doubling: a doubled slab could
             // waste up to 24 bytes per entry, which would show up in every
@@ -460,12 +440,7 @@ impl Shard {
             self.free = self.nodes[i as usize].next;
             return i;
         }
-        self.nodes.push(Node {
-            block: None,
-            prev: NIL,
-            next: NIL,
-            word: 0,
-        });
+        self.nodes.push(Node { block: None, prev: NIL, next: NIL, word: 0 });
         (self.nodes.len() - 1) as u32
     }
 
@@ -528,13 +503,7 @@ impl Shard {
     }
 
     /// Reads the value into `buf` (a copy, decompressed if needed).
-    pub(crate) fn read_into(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        buf: &mut [u8],
-        clock: &dyn Clock,
-    ) -> Result<ReadInto> {
+    pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
             return Ok(ReadInto::Missing);
@@ -567,17 +536,9 @@ impl Shard {
         };
         self.counters.hits += 1;
         self.policy.on_access(&mut self.nodes, i);
-        let version = if with_version {
-            self.version_of(i, clock)
-        } else {
-            0
-        };
+        let version = if with_version { self.version_of(i, clock) } else { 0 };
         let node = &self.nodes[i as usize];
-        let flags = if node.word & HAS_FLAGS != 0 {
-            self.flags.get(&i).copied().unwrap_or(0)
-        } else {
-            0
-        };
+        let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
         let block = match node.encoding() {
             Encoding::Raw => node.block().share()?,
             enc => decoded_copy(enc, node.block().value())?,
@@ -610,25 +571,16 @@ impl Shard {
         cond: Condition,
         clock: &dyn Clock,
     ) -> Result<()> {
-        let charge = Self::charge_for(
-            &value.block,
-            flags,
-            matches!(expiry, ExpiryUpdate::At(at) if at != 0),
-        );
+        let charge = Self::charge_for(&value.block, flags, matches!(expiry, ExpiryUpdate::At(at) if at != 0));
         if charge > self.budget {
             return Err(Error::with_message(
                 ErrorKind::TooLarge,
-                format!(
-                    "entry of {charge} bytes exceeds the shard budget of {} bytes",
-                    self.budget
-                ),
+                format!("entry of {charge} bytes exceeds the shard budget of {} bytes", self.budget),
             ));
         }
         let existing = self.lookup(hash, value.block.key(), clock);
         match (cond, existing) {
-            (Condition::Absent, Some(_)) => {
-                return Err(Error::new(ErrorKind::Exists, "key already exists"));
-            }
+            (Condition::Absent, Some(_)) => return Err(Error::new(ErrorKind::Exists, "key already exists")),
             (Condition::Present, None) | (Condition::Version(_), None) => {
                 return Err(Error::new(ErrorKind::NotFound, "key not found"));
             }
@@ -636,16 +588,9 @@ impl Shard {
                 // An entry without a version was written since any `gets`
                 // (or never read with one): no version the caller holds can
                 // match it, 0 included.
-                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 {
-                    self.versions.get(&i)
-                } else {
-                    None
-                };
+                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 { self.versions.get(&i) } else { None };
                 if current != Some(&v) {
-                    return Err(Error::new(
-                        ErrorKind::CasMismatch,
-                        "the entry changed since its version was read",
-                    ));
+                    return Err(Error::new(ErrorKind::CasMismatch, "the entry changed since its version was read"));
                 }
             }
             _ => {}
@@ -693,8 +638,7 @@ impl Shard {
                 self.make_room(charge, true, NIL, clock);
                 let i = self.alloc_slot();
                 self.install(i, value, flags, at);
-                self.table
-                    .insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
+                self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
                 self.policy.on_insert(&mut self.nodes, i);
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
@@ -712,8 +656,7 @@ impl Shard {
         self.used -= self.charge_of(&self.nodes[i as usize]);
         let node = &mut self.nodes[i as usize];
         if node.encoding() == Encoding::Lz4 {
-            let saved = codec::decoded_len(Encoding::Lz4, node.block().value())
-                - node.block().value().len();
+            let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
             self.counters.compressed_bytes_saved -= saved as u64;
         }
         if node.word & HAS_VERSION != 0 {
@@ -776,9 +719,7 @@ impl Shard {
     /// Sets the key's absolute expiry (0 = never). An expiry not later than
     /// now removes the key at once. Returns false if the key is absent.
     pub(crate) fn set_expiry(&mut self, hash: u64, key: &[u8], at: u64, clock: &dyn Clock) -> bool {
-        let Some(i) = self.lookup(hash, key, clock) else {
-            return false;
-        };
+        let Some(i) = self.lookup(hash, key, clock) else { return false };
         if at != 0 && at <= clock.now_ms() {
             self.remove(i, Removal::ExpiredLazy);
             return true;
@@ -806,12 +747,7 @@ impl Shard {
         max_value_len: u64,
         clock: &dyn Clock,
     ) -> Result<i64> {
-        let not_a_number = || {
-            Error::new(
-                ErrorKind::NotANumber,
-                "value is not an integer or out of range",
-            )
-        };
+        let not_a_number = || Error::new(ErrorKind::NotANumber, "value is not an integer or out of range");
         let (current, flags) = match self.lookup(hash, key, clock) {
             None => (0, 0),
             Some(i) => {
@@ -826,34 +762,22 @@ impl Shard {
                 let mut text = [0u8; 20];
                 codec::decode_into(node.encoding(), stored, &mut text[..len])?;
                 let n = crate::decimal::parse_i64(&text[..len]).ok_or_else(not_a_number)?;
-                let flags = if node.word & HAS_FLAGS != 0 {
-                    self.flags[&i]
-                } else {
-                    0
-                };
+                let flags = if node.word & HAS_FLAGS != 0 { self.flags[&i] } else { 0 };
                 (n, flags)
             }
         };
-        let next = crate::decimal::checked_incr(current, delta).ok_or_else(|| {
-            Error::new(ErrorKind::Overflow, "increment or decrement would overflow")
-        })?;
+        let next = crate::decimal::checked_incr(current, delta)
+            .ok_or_else(|| Error::new(ErrorKind::Overflow, "increment or decrement would overflow"))?;
         let mut digits = [0u8; 20];
         let text = crate::decimal::format_i64(next, &mut digits);
         if text.len() as u64 > max_value_len {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                "the result exceeds max_value_size",
-            ));
+            return Err(Error::new(ErrorKind::TooLarge, "the result exceeds max_value_size"));
         }
         let block = Block::new(key, text)?;
         let raw_len = text.len();
         self.store(
             hash,
-            Prepared {
-                block,
-                encoding: Encoding::Raw,
-                raw_len,
-            },
+            Prepared { block, encoding: Encoding::Raw, raw_len },
             ExpiryUpdate::Keep,
             flags,
             Condition::Always,
@@ -912,17 +836,16 @@ impl Shard {
         let now = clock.now_ms();
         let mut due = Vec::new();
         let nodes = &self.nodes;
-        self.wheel
-            .advance(now, |id| match current_record(nodes, id) {
-                // Stale: the entry left, or got a newer record.
-                None => Fired::Drop,
-                Some((_, 0)) => Fired::Drop,
-                Some((i, at)) if at <= now => {
-                    due.push(i);
-                    Fired::Drop
-                }
-                Some((_, at)) => Fired::Reschedule(at),
-            });
+        self.wheel.advance(now, |id| match current_record(nodes, id) {
+            // Stale: the entry left, or got a newer record.
+            None => Fired::Drop,
+            Some((_, 0)) => Fired::Drop,
+            Some((i, at)) if at <= now => {
+                due.push(i);
+                Fired::Drop
+            }
+            Some((_, at)) => Fired::Reschedule(at),
+        });
         let mut removed = 0;
         for i in due {
             let node = &self.nodes[i as usize];
@@ -948,28 +871,14 @@ impl Shard {
             }
         }
         assert_eq!(live, self.len);
-        let expiring = self
-            .nodes
-            .iter()
-            .filter(|n| n.block.is_some() && n.expires_at() != 0)
-            .count();
+        let expiring = self.nodes.iter().filter(|n| n.block.is_some() && n.expires_at() != 0).count();
         assert_eq!(expiring, self.expiring);
         // Every expiring entry has its current record in the wheel, and
         // stale records stay bounded.
-        assert!(
-            self.wheel.len() <= 2 * self.expiring + WHEEL_SLACK + 1,
-            "wheel {} for {}",
-            self.wheel.len(),
-            self.expiring
-        );
+        assert!(self.wheel.len() <= 2 * self.expiring + WHEEL_SLACK + 1, "wheel {} for {}", self.wheel.len(), self.expiring);
         assert_eq!(self.table.len() as u64, self.len);
         assert_eq!(charged, self.used);
-        assert!(
-            self.used <= self.budget,
-            "used {} > budget {}",
-            self.used,
-            self.budget
-        );
+        assert!(self.used <= self.budget, "used {} > budget {}", self.used, self.budget);
         // The policy list holds exactly the live nodes.
         let mut count = 0u64;
         let mut i = self.policy.victim();
@@ -988,11 +897,7 @@ mod tests {
     use crate::expiry::ManualClock;
 
     fn prepared(key: &[u8], len: usize) -> Prepared {
-        Prepared {
-            block: Block::new(key, &vec![b'x'; len]).unwrap(),
-            encoding: Encoding::Raw,
-            raw_len: len,
-        }
+        Prepared { block: Block::new(key, &vec![b'x'; len]).unwrap(), encoding: Encoding::Raw, raw_len: len }
     }
 
     fn hash(s: &Shard, key: &[u8]) -> u64 {
@@ -1010,26 +915,14 @@ mod tests {
             let h = hash(&s, key.as_bytes());
             s.delete(h, key.as_bytes(), &clock);
             let at = clock.now_ms() + 60_000;
-            s.store(
-                h,
-                prepared(key.as_bytes(), 10),
-                ExpiryUpdate::At(at),
-                0,
-                Condition::Always,
-                &clock,
-            )
-            .unwrap();
+            s.store(h, prepared(key.as_bytes(), 10), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
             if round % 7 == 0 {
                 // Shorten a TTL (a new record) and lengthen it (none).
                 s.set_expiry(h, key.as_bytes(), at - 1_000, &clock);
                 s.set_expiry(h, key.as_bytes(), at + 1_000, &clock);
             }
             clock.advance(1);
-            assert!(
-                s.wheel_len() <= 2 * 100 + WHEEL_SLACK,
-                "round {round}: {} records",
-                s.wheel_len()
-            );
+            assert!(s.wheel_len() <= 2 * 100 + WHEEL_SLACK, "round {round}: {} records", s.wheel_len());
         }
         s.check_invariants();
         // Every entry still expires on time through its one current record.
@@ -1049,62 +942,26 @@ mod tests {
             let key = format!("p{round}");
             let h = hash(&s, key.as_bytes());
             let at = clock.now_ms() + day;
-            s.store(
-                h,
-                prepared(key.as_bytes(), 4),
-                ExpiryUpdate::At(at),
-                0,
-                Condition::Always,
-                &clock,
-            )
-            .unwrap();
+            s.store(h, prepared(key.as_bytes(), 4), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
             if round % 2 == 0 {
                 s.set_expiry(h, key.as_bytes(), 0, &clock);
             } else {
-                s.store(
-                    h,
-                    prepared(key.as_bytes(), 4),
-                    ExpiryUpdate::At(0),
-                    0,
-                    Condition::Always,
-                    &clock,
-                )
-                .unwrap();
+                s.store(h, prepared(key.as_bytes(), 4), ExpiryUpdate::At(0), 0, Condition::Always, &clock).unwrap();
             }
         }
         s.check_invariants();
-        assert!(
-            s.wheel_len() <= WHEEL_SLACK + 1,
-            "{} records for no expiring entry",
-            s.wheel_len()
-        );
+        assert!(s.wheel_len() <= WHEEL_SLACK + 1, "{} records for no expiring entry", s.wheel_len());
         // One slot whose tag wraps every round: 1023 removals plus the
         // schedule's own bump make 1024 bumps of a 10-bit tag.
         let h = hash(&s, b"w");
         for _ in 0..300 {
             for _ in 0..1022 {
                 s.delete(h, b"w", &clock);
-                s.store(
-                    h,
-                    prepared(b"w", 4),
-                    ExpiryUpdate::At(0),
-                    0,
-                    Condition::Always,
-                    &clock,
-                )
-                .unwrap();
+                s.store(h, prepared(b"w", 4), ExpiryUpdate::At(0), 0, Condition::Always, &clock).unwrap();
             }
             s.delete(h, b"w", &clock);
             let at = clock.now_ms() + day;
-            s.store(
-                h,
-                prepared(b"w", 4),
-                ExpiryUpdate::At(at),
-                0,
-                Condition::Always,
-                &clock,
-            )
-            .unwrap();
+            s.store(h, prepared(b"w", 4), ExpiryUpdate::At(at), 0, Condition::Always, &clock).unwrap();
         }
         s.compact_wheel();
         assert_eq!(s.wheel_len(), 1, "exactly the one expiring entry's record");
@@ -1116,9 +973,7 @@ mod tests {
     fn every_cache_gets_its_own_hash_seed() {
         use std::hash::BuildHasher;
         let (a, b) = (random_key_hasher(), random_key_hasher());
-        let same = (0..64u32)
-            .filter(|i| a.hash_one(i.to_le_bytes()) == b.hash_one(i.to_le_bytes()))
-            .count();
+        let same = (0..64u32).filter(|i| a.hash_one(i.to_le_bytes()) == b.hash_one(i.to_le_bytes())).count();
         assert_eq!(same, 0, "two caches must not share a hash function");
     }
 
@@ -1141,20 +996,9 @@ mod tests {
             let h = hash(&s, key.as_bytes());
             match rnd(10) {
                 0..=3 => {
-                    let ttl = if rnd(3) == 0 {
-                        clock.now_ms() + 1 + rnd(50)
-                    } else {
-                        0
-                    };
+                    let ttl = if rnd(3) == 0 { clock.now_ms() + 1 + rnd(50) } else { 0 };
                     let flags = if rnd(5) == 0 { 9 } else { 0 };
-                    let _ = s.store(
-                        h,
-                        prepared(key.as_bytes(), rnd(400) as usize),
-                        ExpiryUpdate::At(ttl),
-                        flags,
-                        Condition::Always,
-                        &clock,
-                    );
+                    let _ = s.store(h, prepared(key.as_bytes(), rnd(400) as usize), ExpiryUpdate::At(ttl), flags, Condition::Always, &clock);
                 }
                 4 => {
                     s.delete(h, key.as_bytes(), &clock);
@@ -1163,11 +1007,7 @@ mod tests {
                     let _ = s.read_block(h, key.as_bytes(), true, &clock);
                 }
                 6 => {
-                    let at = if rnd(2) == 0 {
-                        0
-                    } else {
-                        clock.now_ms() + rnd(100)
-                    };
+                    let at = if rnd(2) == 0 { 0 } else { clock.now_ms() + rnd(100) };
                     s.set_expiry(h, key.as_bytes(), at, &clock);
                 }
                 7 => {

@@ -23,10 +23,7 @@ pub(crate) struct List {
 
 impl Default for List {
     fn default() -> Self {
-        List {
-            head: NIL,
-            tail: NIL,
-        }
+        List { head: NIL, tail: NIL }
     }
 }
 
@@ -97,18 +94,10 @@ mod tests {
     #[derive(Clone, Copy)]
     struct N(u32, u32);
     impl Linked for N {
-        fn prev(&self) -> u32 {
-            self.0
-        }
-        fn next(&self) -> u32 {
-            self.1
-        }
-        fn set_prev(&mut self, i: u32) {
-            self.0 = i
-        }
-        fn set_next(&mut self, i: u32) {
-            self.1 = i
-        }
+        fn prev(&self) -> u32 { self.0 }
+        fn next(&self) -> u32 { self.1 }
+        fn set_prev(&mut self, i: u32) { self.0 = i }
+        fn set_next(&mut self, i: u32) { self.1 = i }
     }
 
     fn order(l: &List, nodes: &[N]) -> Vec<u32> {

@@ -8,3 +8,4 @@
 
 pub(crate) mod list;
 pub(crate) mod lru;
+
