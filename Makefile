@@ -18,7 +18,8 @@ MAJOR := $(word 1,$(subst ., ,$(VERSION)))
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic -g -Iinclude
 CXXFLAGS_STRICT := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-STATIC_LIBS := -lpthread -ldl -lm
+# What `rustc --print native-static-libs` lists for a static link.
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl
 
 # Library builds: debug (jemalloc, as shipped), sys (the system allocator,
 # so AddressSanitizer and valgrind see every allocation), release.

@@ -18,6 +18,12 @@
 #include <stdint.h>
 
 /**
+ * The most slots one `nyc_scan` step visits, whatever `count` asks: a
+ * step holds a shard's lock, so it must stay short for writers.
+ */
+#define NYC_MAX_SCAN_COUNT 65536
+
+/**
  * Major version of the library this header belongs to.
  */
 #define NYC_VERSION_MAJOR 0
@@ -108,8 +114,9 @@ typedef struct nyc_array nyc_array;
 typedef struct nyc_cache nyc_cache;
 
 /**
- * A value returned by the cache. It shares the stored bytes (no copy) and
- * keeps them alive: the handle stays valid after the entry is overwritten,
+ * A value returned by the cache. It shares the stored bytes (no copy;
+ * values stored compressed are decompressed into a fresh copy) and keeps
+ * them alive: the handle stays valid after the entry is overwritten,
  * deleted, evicted or the cache is closed, until `nyc_value_free`. A handle
  * may be read from any thread; free it exactly once.
  */
@@ -177,7 +184,8 @@ typedef struct nyc_cache_stats {
    */
   uint64_t used_bytes;
   /**
-   * The byte budget (`max_memory`).
+   * The byte budget: `max_memory` rounded down to a multiple of the
+   * shard count.
    */
   uint64_t max_bytes;
   /**
@@ -201,7 +209,8 @@ extern "C" {
  *
  * Statuses: `NYC_OK` (whatever was found); `NYC_INVALID_ARGUMENT` (NULL
  * handle or arrays, a NULL key with a length); `NYC_TOO_LARGE` (a key over
- * the limit). On failure no slot is written.
+ * the limit); `NYC_OUT_OF_MEMORY` (no memory to decompress a value stored
+ * compressed). On failure no slot is written.
  *
  * # Safety
  * `cache` is NULL or live; `keys` is NULL or `n` slices, each NULL or
@@ -305,7 +314,8 @@ void nyc_array_free(struct nyc_array *array);
 
 /**
  * Stores `val` under `key`, replacing any previous value; `ttl_ms` 0 means
- * no expiry. Makes room by evicting if needed.
+ * no expiry (TTLs are capped at about 557 years: 2^44 ms of the cache's
+ * clock). Makes room by evicting if needed.
  *
  * Statuses: `NYC_OK`; `NYC_TOO_LARGE` (key or value over the limits;
  * nothing is evicted); `NYC_INVALID_ARGUMENT` (NULL handle, NULL pointer
@@ -367,13 +377,16 @@ enum nyc_status nyc_cas(const struct nyc_cache *cache,
 
 /**
  * Copies the value of `key` into `buf` (capacity `cap`) and writes its
- * length to `*len`.
+ * length to `*len`. `buf` may be uninitialised memory, and `buf` or `len`
+ * may overlap the key (the key is read before anything is written).
  *
  * Statuses: `NYC_OK`; `NYC_NOT_FOUND`; `NYC_BUFFER_TOO_SMALL` when the
  * value is longer than `cap`: nothing is copied and `*len` receives the
- * needed length (retry with a buffer that big); `NYC_INVALID_ARGUMENT`
- * (NULL handle, NULL `len`, NULL pointer with a length); `NYC_TOO_LARGE`
- * (key over the limit).
+ * needed length (retry with a buffer that big; `buf` NULL with `cap` 0
+ * asks for the length only); `NYC_INVALID_ARGUMENT` (NULL handle, NULL
+ * `len`, NULL pointer with a length); `NYC_TOO_LARGE` (key over the
+ * limit); `NYC_OUT_OF_MEMORY` (a compressed value could not be
+ * decompressed for lack of memory).
  *
  * # Safety
  * `cache` is NULL or live; `key` as in `nyc_set`; `buf` is NULL or `cap`
@@ -388,8 +401,9 @@ enum nyc_status nyc_get(const struct nyc_cache *cache,
 
 /**
  * Like `nyc_get`, also writing the value's CAS version to `*version` (for
- * `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written. A NULL
- * `len` or `version` is `NYC_INVALID_ARGUMENT`.
+ * `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written, and no
+ * version is assigned (assigning one charges memory and could evict). A
+ * NULL `len` or `version` is `NYC_INVALID_ARGUMENT`.
  *
  * # Safety
  * As `nyc_get`; `version` is NULL or writable.
@@ -403,10 +417,12 @@ enum nyc_status nyc_gets(const struct nyc_cache *cache,
                          uint64_t *version);
 
 /**
- * A handle to the value of `key` without copying it (`*out`), valid until
+ * A handle to the value of `key` without copying it (`*out`; a value
+ * stored compressed is decompressed into a fresh copy), valid until
  * `nyc_value_free` even if the entry is overwritten, evicted or the cache
  * closed. Statuses: `NYC_OK`, `NYC_NOT_FOUND`, `NYC_INVALID_ARGUMENT`,
- * `NYC_TOO_LARGE` (key over the limit).
+ * `NYC_TOO_LARGE` (key over the limit), `NYC_OUT_OF_MEMORY` (no memory to
+ * decompress).
  *
  * # Safety
  * `cache` is NULL or live; `key` as in `nyc_set`; `out` is NULL or writable.
@@ -465,7 +481,8 @@ enum nyc_status nyc_persist(const struct nyc_cache *cache, const void *key, size
 
 /**
  * Writes the remaining lifetime of `key` in milliseconds to `*ms`, or -1
- * if the key never expires. `NYC_OK` or `NYC_NOT_FOUND`.
+ * if the key never expires. `NYC_OK`, `NYC_NOT_FOUND`, or
+ * `NYC_INVALID_ARGUMENT` (NULL `ms`, NULL handle or key pointer).
  *
  * # Safety
  * `cache` is NULL or live; `key` as in `nyc_set`; `ms` is NULL or writable.
@@ -479,7 +496,7 @@ enum nyc_status nyc_ttl(const struct nyc_cache *cache, const void *key, size_t k
  *
  * Statuses: `NYC_OK`; `NYC_NOT_A_NUMBER` (the value is not a decimal
  * 64-bit integer); `NYC_OVERFLOW` (the result would not fit); the value is
- * unchanged on either.
+ * unchanged on either; `NYC_OUT_OF_MEMORY`.
  *
  * # Safety
  * `cache` is NULL or live; `key` as in `nyc_set`; `out` is NULL or writable.
@@ -496,7 +513,7 @@ enum nyc_status nyc_incr(const struct nyc_cache *cache,
  * On success `*out` receives the handle.
  *
  * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` for an unknown key or a bad
- * value (the message names it) or a NULL `out`; `NYC_OUT_OF_MEMORY`.
+ * value (the message names it) or a NULL `out`.
  *
  * # Safety
  * `config` is NULL or NUL-terminated; `out` is NULL or writable.
@@ -517,8 +534,9 @@ void nyc_close(struct nyc_cache *cache);
  * One step of a cursor iteration over the keys (Redis SCAN). Start with
  * `cursor` 0 and pass each `*next` back until it is 0 again. `glob` is a
  * Redis glob (`*`, `?`, `[a-z]`, `\` escapes) or NULL for all keys;
- * `count` is how many slots to visit per step (a hint: a step may return
- * fewer keys, even none, without the iteration being over).
+ * `count` is how many slots to visit per step (a hint, capped at
+ * `NYC_MAX_SCAN_COUNT`: a step may return fewer keys, even none, without
+ * the iteration being over).
  *
  * Safe while other threads write: every key present for the whole
  * iteration is returned at least once; a key deleted and re-added during

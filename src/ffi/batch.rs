@@ -34,7 +34,8 @@ fn check_keys(c: &Cache, keys: &[&[u8]]) -> Result<()> {
 ///
 /// Statuses: `NYC_OK` (whatever was found); `NYC_INVALID_ARGUMENT` (NULL
 /// handle or arrays, a NULL key with a length); `NYC_TOO_LARGE` (a key over
-/// the limit). On failure no slot is written.
+/// the limit); `NYC_OUT_OF_MEMORY` (no memory to decompress a value stored
+/// compressed). On failure no slot is written.
 ///
 /// # Safety
 /// `cache` is NULL or live; `keys` is NULL or `n` slices, each NULL or

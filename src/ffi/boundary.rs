@@ -137,6 +137,79 @@ mod tests {
         assert!(last_error().contains("poisoned"), "{}", last_error());
     }
 
+    /// A clock that panics while armed: a real panic deep inside a shard
+    /// operation, reached through the exported C functions.
+    #[derive(Debug)]
+    struct TrapClock(std::sync::atomic::AtomicBool);
+    impl crate::Clock for TrapClock {
+        fn now_ms(&self) -> u64 {
+            assert!(!self.0.load(Ordering::Relaxed), "trap clock sprung");
+            1
+        }
+    }
+
+    #[test]
+    fn a_panic_inside_a_c_call_poisons_the_handle_for_later_calls() {
+        use crate::ffi::*;
+        let clock = std::sync::Arc::new(TrapClock(AtomicBool::new(false)));
+        let config = crate::Config::parse("max_memory=1MiB maintenance_ms=0").unwrap();
+        let cache = Cache::with_clock(config, clock.clone()).unwrap();
+        let handle = Box::into_raw(Box::new(nyc_cache::new(cache)));
+        let (mut buf, mut len, mut value) = ([0u8; 8], 0usize, std::ptr::null_mut());
+        // SAFETY: `handle` is live until nyc_close below; keys, buffers and out-pointers are valid.
+        unsafe {
+            assert_eq!(
+                nyc_set(handle, b"k".as_ptr().cast(), 1, b"v".as_ptr().cast(), 1, 0),
+                nyc_status::NYC_OK
+            );
+            assert_eq!(
+                nyc_get_value(handle, b"k".as_ptr().cast(), 1, &mut value),
+                nyc_status::NYC_OK
+            );
+            clock.0.store(true, Ordering::Relaxed);
+            let st = nyc_set(
+                handle,
+                b"k".as_ptr().cast(),
+                1,
+                b"w".as_ptr().cast(),
+                1,
+                5_000,
+            );
+            assert_eq!(st, nyc_status::NYC_INTERNAL);
+            assert!(
+                last_error().contains("trap clock sprung"),
+                "{}",
+                last_error()
+            );
+            clock.0.store(false, Ordering::Relaxed);
+            let st = nyc_get(
+                handle,
+                b"k".as_ptr().cast(),
+                1,
+                buf.as_mut_ptr().cast(),
+                8,
+                &mut len,
+            );
+            assert_eq!(
+                st,
+                nyc_status::NYC_INTERNAL,
+                "a poisoned handle refuses later calls"
+            );
+            assert!(last_error().contains("poisoned"), "{}", last_error());
+            assert_eq!(len, 0, "no out-parameter is written on failure");
+            // Handles taken before the panic stay readable; closing still frees.
+            assert_eq!(
+                std::slice::from_raw_parts(
+                    nyc_value_data(value).cast::<u8>(),
+                    nyc_value_len(value)
+                ),
+                b"v"
+            );
+            nyc_value_free(value);
+            nyc_close(handle);
+        }
+    }
+
     #[test]
     fn null_handles_are_invalid_arguments() {
         let st = with_cache(None, |_| Ok::<(), Error>(()));

@@ -4,10 +4,12 @@
 
 use std::ffi::c_void;
 
+use super::boundary::guarded;
 use crate::Value;
 
-/// A value returned by the cache. It shares the stored bytes (no copy) and
-/// keeps them alive: the handle stays valid after the entry is overwritten,
+/// A value returned by the cache. It shares the stored bytes (no copy;
+/// values stored compressed are decompressed into a fresh copy) and keeps
+/// them alive: the handle stays valid after the entry is overwritten,
 /// deleted, evicted or the cache is closed, until `nyc_value_free`. A handle
 /// may be read from any thread; free it exactly once.
 pub struct nyc_value {
@@ -74,7 +76,12 @@ pub unsafe extern "C" fn nyc_value_len(value: *const nyc_value) -> usize {
 pub unsafe extern "C" fn nyc_value_free(value: *mut nyc_value) {
     if !value.is_null() {
         // SAFETY: a live handle was made by Box::into_raw and is freed once, as the caller promises.
-        drop(unsafe { Box::from_raw(value) });
+        let value = unsafe { Box::from_raw(value) };
+        // Dropping has nothing to report, and no panic may reach C.
+        let _ = guarded(move || {
+            drop(value);
+            Ok(())
+        });
     }
 }
 
@@ -154,7 +161,11 @@ pub unsafe extern "C" fn nyc_array_item_len(array: *const nyc_array, index: usiz
 pub unsafe extern "C" fn nyc_array_free(array: *mut nyc_array) {
     if !array.is_null() {
         // SAFETY: made by Box::into_raw and freed once, as the caller promises.
-        drop(unsafe { Box::from_raw(array) });
+        let array = unsafe { Box::from_raw(array) };
+        let _ = guarded(move || {
+            drop(array);
+            Ok(())
+        });
     }
 }
 

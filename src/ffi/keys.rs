@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_value;
-use super::slice::{buffer, bytes, out_param};
+use super::slice::{Out, OutBuf, buffer, bytes, out_param};
 use super::status::{fail_static, nyc_status};
 use crate::KeyTtl;
 use crate::error::{Error, ErrorKind, Result};
@@ -57,7 +57,8 @@ macro_rules! value_arg {
 }
 
 /// Stores `val` under `key`, replacing any previous value; `ttl_ms` 0 means
-/// no expiry. Makes room by evicting if needed.
+/// no expiry (TTLs are capped at about 557 years: 2^44 ms of the cache's
+/// clock). Makes room by evicting if needed.
 ///
 /// Statuses: `NYC_OK`; `NYC_TOO_LARGE` (key or value over the limits;
 /// nothing is evicted); `NYC_INVALID_ARGUMENT` (NULL handle, NULL pointer
@@ -148,13 +149,16 @@ pub unsafe extern "C" fn nyc_cas(
 }
 
 /// Copies the value of `key` into `buf` (capacity `cap`) and writes its
-/// length to `*len`.
+/// length to `*len`. `buf` may be uninitialised memory, and `buf` or `len`
+/// may overlap the key (the key is read before anything is written).
 ///
 /// Statuses: `NYC_OK`; `NYC_NOT_FOUND`; `NYC_BUFFER_TOO_SMALL` when the
 /// value is longer than `cap`: nothing is copied and `*len` receives the
-/// needed length (retry with a buffer that big); `NYC_INVALID_ARGUMENT`
-/// (NULL handle, NULL `len`, NULL pointer with a length); `NYC_TOO_LARGE`
-/// (key over the limit).
+/// needed length (retry with a buffer that big; `buf` NULL with `cap` 0
+/// asks for the length only); `NYC_INVALID_ARGUMENT` (NULL handle, NULL
+/// `len`, NULL pointer with a length); `NYC_TOO_LARGE` (key over the
+/// limit); `NYC_OUT_OF_MEMORY` (a compressed value could not be
+/// decompressed for lack of memory).
 ///
 /// # Safety
 /// `cache` is NULL or live; `key` as in `nyc_set`; `buf` is NULL or `cap`
@@ -175,23 +179,30 @@ pub unsafe extern "C" fn nyc_get(
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` is NULL or writable.
         let len = unsafe { out_param(len, "len") }?;
-        match c.get_into(key, buf)? {
-            None => Ok(missing()),
-            Some(n) => {
-                *len = n;
-                if n <= cap {
-                    Ok(nyc_status::NYC_OK)
-                } else {
-                    Err(too_small(n, cap))
-                }
-            }
-        }
+        // A shared handle, then one copy into the caller's memory: as fast
+        // as copying under the shard lock (`docs/performance.md`), and no
+        // Rust reference is ever formed over the caller's buffer.
+        let Some(value) = c.get(key)? else {
+            return Ok(missing());
+        };
+        copy_out(&value, &buf, len)
     })
 }
 
+/// Writes the value's length to `len` and, if it fits, the value to `buf`.
+fn copy_out(value: &[u8], buf: &OutBuf, len: Out<usize>) -> Result<nyc_status> {
+    len.set(value.len());
+    if value.len() > buf.cap() {
+        return Err(too_small(value.len(), buf.cap()));
+    }
+    buf.write(value);
+    Ok(nyc_status::NYC_OK)
+}
+
 /// Like `nyc_get`, also writing the value's CAS version to `*version` (for
-/// `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written. A NULL
-/// `len` or `version` is `NYC_INVALID_ARGUMENT`.
+/// `nyc_cas`). On `NYC_BUFFER_TOO_SMALL` only `*len` is written, and no
+/// version is assigned (assigning one charges memory and could evict). A
+/// NULL `len` or `version` is `NYC_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// As `nyc_get`; `version` is NULL or writable.
@@ -212,24 +223,32 @@ pub unsafe extern "C" fn nyc_gets(
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` and `version` are NULL or writable.
         let (len, version) = unsafe { (out_param(len, "len")?, out_param(version, "version")?) };
+        // A plain read first when the value might not fit, so that a
+        // too-small buffer does not assign (and charge for) a version.
+        if cap < c.max_value_size() as usize {
+            let Some(value) = c.get(key)? else {
+                return Ok(missing());
+            };
+            if value.len() > cap {
+                len.set(value.len());
+                return Err(too_small(value.len(), cap));
+            }
+        }
         let Some(found) = c.gets(key)? else {
             return Ok(missing());
         };
-        let value = found.value.as_bytes();
-        *len = value.len();
-        let dest = buf
-            .get_mut(..value.len())
-            .ok_or_else(|| too_small(value.len(), cap))?;
-        dest.copy_from_slice(value);
-        *version = found.version;
-        Ok(nyc_status::NYC_OK)
+        let status = copy_out(&found.value, &buf, len)?;
+        version.set(found.version);
+        Ok(status)
     })
 }
 
-/// A handle to the value of `key` without copying it (`*out`), valid until
+/// A handle to the value of `key` without copying it (`*out`; a value
+/// stored compressed is decompressed into a fresh copy), valid until
 /// `nyc_value_free` even if the entry is overwritten, evicted or the cache
 /// closed. Statuses: `NYC_OK`, `NYC_NOT_FOUND`, `NYC_INVALID_ARGUMENT`,
-/// `NYC_TOO_LARGE` (key over the limit).
+/// `NYC_TOO_LARGE` (key over the limit), `NYC_OUT_OF_MEMORY` (no memory to
+/// decompress).
 ///
 /// # Safety
 /// `cache` is NULL or live; `key` as in `nyc_set`; `out` is NULL or writable.
@@ -248,7 +267,7 @@ pub unsafe extern "C" fn nyc_get_value(
         let Some(value) = c.get(key)? else {
             return Ok(missing());
         };
-        *slot = nyc_value::entry(value);
+        slot.set(nyc_value::entry(value));
         Ok(nyc_status::NYC_OK)
     })
 }
@@ -339,7 +358,8 @@ pub unsafe extern "C" fn nyc_persist(
 }
 
 /// Writes the remaining lifetime of `key` in milliseconds to `*ms`, or -1
-/// if the key never expires. `NYC_OK` or `NYC_NOT_FOUND`.
+/// if the key never expires. `NYC_OK`, `NYC_NOT_FOUND`, or
+/// `NYC_INVALID_ARGUMENT` (NULL `ms`, NULL handle or key pointer).
 ///
 /// # Safety
 /// `cache` is NULL or live; `key` as in `nyc_set`; `ms` is NULL or writable.
@@ -355,11 +375,11 @@ pub unsafe extern "C" fn nyc_ttl(
         let key = key_arg!(key, klen);
         // SAFETY: the caller promises `ms` is NULL or writable.
         let ms = unsafe { out_param(ms, "ms") }?;
-        *ms = match c.ttl(key)? {
+        ms.set(match c.ttl(key)? {
             KeyTtl::Missing => return Ok(missing()),
             KeyTtl::Persistent => -1,
             KeyTtl::Expires(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        };
+        });
         Ok(nyc_status::NYC_OK)
     })
 }
@@ -370,7 +390,7 @@ pub unsafe extern "C" fn nyc_ttl(
 ///
 /// Statuses: `NYC_OK`; `NYC_NOT_A_NUMBER` (the value is not a decimal
 /// 64-bit integer); `NYC_OVERFLOW` (the result would not fit); the value is
-/// unchanged on either.
+/// unchanged on either; `NYC_OUT_OF_MEMORY`.
 ///
 /// # Safety
 /// `cache` is NULL or live; `key` as in `nyc_set`; `out` is NULL or writable.

@@ -13,7 +13,7 @@ use crate::error::Error;
 /// On success `*out` receives the handle.
 ///
 /// Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` for an unknown key or a bad
-/// value (the message names it) or a NULL `out`; `NYC_OUT_OF_MEMORY`.
+/// value (the message names it) or a NULL `out`.
 ///
 /// # Safety
 /// `config` is NULL or NUL-terminated; `out` is NULL or writable.
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn nyc_open(config: *const c_char, out: *mut *mut nyc_cach
         let text = std::str::from_utf8(text)
             .map_err(|e| Error::invalid(format!("config is not UTF-8 text: {e}")))?;
         let cache = Cache::open(text)?;
-        *slot = Box::into_raw(Box::new(nyc_cache::new(cache)));
+        slot.set(Box::into_raw(Box::new(nyc_cache::new(cache))));
         Ok(())
     })
 }

@@ -7,11 +7,17 @@ use super::handles::nyc_array;
 use super::slice::{c_text, out_param};
 use super::status::nyc_status;
 
+/// The most slots one `nyc_scan` step visits, whatever `count` asks: a
+/// step holds a shard's lock, so it must stay short for writers.
+pub const NYC_MAX_SCAN_COUNT: usize = 65536;
+const MAX_SCAN_COUNT: usize = NYC_MAX_SCAN_COUNT;
+
 /// One step of a cursor iteration over the keys (Redis SCAN). Start with
 /// `cursor` 0 and pass each `*next` back until it is 0 again. `glob` is a
 /// Redis glob (`*`, `?`, `[a-z]`, `\` escapes) or NULL for all keys;
-/// `count` is how many slots to visit per step (a hint: a step may return
-/// fewer keys, even none, without the iteration being over).
+/// `count` is how many slots to visit per step (a hint, capped at
+/// `NYC_MAX_SCAN_COUNT`: a step may return fewer keys, even none, without
+/// the iteration being over).
 ///
 /// Safe while other threads write: every key present for the whole
 /// iteration is returned at least once; a key deleted and re-added during
@@ -45,9 +51,9 @@ pub unsafe extern "C" fn nyc_scan(
                 c_text(glob),
             )
         };
-        let (cursor, found) = c.scan(cursor, glob, count)?;
-        *keys = nyc_array::from_items(&found);
-        *next = cursor;
+        let (cursor, found) = c.scan(cursor, glob, count.min(MAX_SCAN_COUNT))?;
+        keys.set(nyc_array::from_items(&found));
+        next.set(cursor);
         Ok(())
     })
 }

@@ -44,20 +44,40 @@ pub(crate) unsafe fn bytes<'a>(
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
-/// A writable buffer at `ptr..ptr+cap` (NULL with cap 0 is empty).
+/// A caller's writable buffer, checked but kept as a raw pointer: no Rust
+/// reference is ever formed over it, because C callers pass uninitialised
+/// memory and may even pass a buffer that overlaps the key.
+pub(crate) struct OutBuf {
+    ptr: *mut u8,
+    cap: usize,
+}
+
+impl OutBuf {
+    /// The capacity in bytes.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Copies `bytes` to the start of the buffer; the caller checked that
+    /// they fit (`bytes.len() <= cap`).
+    pub(crate) fn write(&self, bytes: &[u8]) {
+        assert!(bytes.len() <= self.cap, "OutBuf::write past the capacity");
+        if !bytes.is_empty() {
+            // SAFETY: `buffer` checked ptr is non-NULL when cap > 0, and its caller promised `cap` writable bytes;
+            // `copy` (memmove) is correct even if they overlap `bytes`.
+            unsafe { std::ptr::copy(bytes.as_ptr(), self.ptr, bytes.len()) }
+        }
+    }
+}
+
+/// The writable buffer at `ptr..ptr+cap` (NULL with cap 0 is empty).
 ///
 /// # Safety
-/// Unless NULL, `ptr` points to `cap` writable bytes not aliased for `'a`.
+/// Unless NULL, `ptr` points to `cap` writable bytes (initialised or not)
+/// for as long as the returned value is used.
 #[inline]
-pub(crate) unsafe fn buffer<'a>(
-    ptr: *mut c_void,
-    cap: usize,
-    what: &'static str,
-) -> Result<&'a mut [u8]> {
-    if ptr.is_null() {
-        if cap == 0 {
-            return Ok(&mut []);
-        }
+pub(crate) unsafe fn buffer(ptr: *mut c_void, cap: usize, what: &'static str) -> Result<OutBuf> {
+    if ptr.is_null() && cap > 0 {
         return Err(null_with_length(what, cap));
     }
     if cap > isize::MAX as usize {
@@ -66,8 +86,26 @@ pub(crate) unsafe fn buffer<'a>(
             format!("{what} capacity {cap} is impossible"),
         ));
     }
-    // SAFETY: non-NULL, within isize::MAX, and the caller promises `cap` writable, unaliased bytes.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<u8>(), cap) })
+    Ok(OutBuf {
+        ptr: ptr.cast(),
+        cap,
+    })
+}
+
+/// A checked, non-NULL out-parameter. Written with [`Out::set`] through the
+/// raw pointer, so it may alias the caller's other arguments harmlessly.
+#[derive(Debug)]
+pub(crate) struct Out<T> {
+    ptr: *mut T,
+}
+
+impl<T> Out<T> {
+    /// Writes the result (the previous contents are not dropped: C memory).
+    #[inline]
+    pub(crate) fn set(self, value: T) {
+        // SAFETY: `out_param` checked non-NULL, and its caller promised a writable, aligned `T`.
+        unsafe { self.ptr.write(value) }
+    }
 }
 
 /// The array of `n` elements at `ptr` (NULL with n 0 is empty).
@@ -102,14 +140,18 @@ pub(crate) unsafe fn c_text<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
     (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_bytes())
 }
 
-/// A mutable reference to an out-parameter, or an error naming it if NULL.
+/// The out-parameter at `ptr`, or an error naming it if NULL.
 ///
 /// # Safety
-/// Unless NULL, `ptr` points to a writable `T`.
+/// Unless NULL, `ptr` points to a writable, aligned `T` for as long as the
+/// returned value is used.
 #[inline]
-pub(crate) unsafe fn out_param<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T> {
-    // SAFETY: the caller promises a NULL or writable, aligned pointer.
-    unsafe { ptr.as_mut() }.ok_or_else(|| null_out(what))
+pub(crate) unsafe fn out_param<T>(ptr: *mut T, what: &'static str) -> Result<Out<T>> {
+    if ptr.is_null() {
+        Err(null_out(what))
+    } else {
+        Ok(Out { ptr })
+    }
 }
 
 #[cold]
@@ -140,7 +182,7 @@ mod tests {
             let e = bytes(std::ptr::null(), 3, "key").unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument);
             assert!(e.message().contains("key is NULL but its length is 3"));
-            assert!(buffer(std::ptr::null_mut(), 0, "buf").unwrap().is_empty());
+            assert_eq!(buffer(std::ptr::null_mut(), 0, "buf").unwrap().cap(), 0);
             assert!(buffer(std::ptr::null_mut(), 1, "buf").is_err());
             assert!(
                 array::<nyc_slice>(std::ptr::null(), 0, "keys")
@@ -170,6 +212,21 @@ mod tests {
         }];
         // SAFETY: as above.
         assert!(unsafe { array(s.as_ptr(), usize::MAX / 2, "keys") }.is_err());
+    }
+
+    #[test]
+    fn buffers_take_overlapping_copies_and_out_params_write_through() {
+        let mut b = *b"key-and-room";
+        let p = b.as_mut_ptr();
+        // SAFETY: `b` is 12 writable bytes; the source range lies inside it too.
+        let out = unsafe { buffer(p.add(4).cast(), 8, "buf") }.unwrap();
+        // SAFETY: the first 3 bytes of `b` are readable; the copy may overlap them.
+        out.write(unsafe { std::slice::from_raw_parts(p, 3) });
+        assert_eq!(&b, b"key-key-room");
+        let mut n = 0usize;
+        // SAFETY: `n` is a writable usize.
+        unsafe { out_param(&mut n, "len") }.unwrap().set(7);
+        assert_eq!(n, 7);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub struct nyc_cache_stats {
     pub entries: u64,
     /// Bytes charged for the stored entries (keys, values, overhead).
     pub used_bytes: u64,
-    /// The byte budget (`max_memory`).
+    /// The byte budget: `max_memory` rounded down to a multiple of the
+    /// shard count.
     pub max_bytes: u64,
     /// Bytes saved by compression across the values stored now.
     pub compressed_bytes_saved: u64,
@@ -76,7 +77,7 @@ pub unsafe extern "C" fn nyc_stats(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `out` is NULL or writable.
         let slot = unsafe { out_param(out, "out") }?;
-        *slot = c.stats().into();
+        slot.set(c.stats().into());
         Ok(())
     })
 }
@@ -96,7 +97,7 @@ pub unsafe extern "C" fn nyc_metrics_text(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `out` is NULL or writable.
         let slot = unsafe { out_param(out, "out") }?;
-        *slot = nyc_value::owned(c.metrics_text().into_bytes());
+        slot.set(nyc_value::owned(c.metrics_text().into_bytes()));
         Ok(())
     })
 }
