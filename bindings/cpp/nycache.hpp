@@ -17,13 +17,25 @@
 //    so on. Everything else (a key over the limits, a bad config, a value
 //    that is not a number for incr, ...) throws nycache::Error carrying the
 //    status and the text of nyc_last_error().
-//  - Every throwing operation that stores or deletes has a non-throwing
-//    `try_` variant returning the nyc_status (nyc_last_error() then has the
-//    detail, except for the wrapper's own negative-TTL check).
+//  - Every operation that stores or deletes (set, add, replace, cas, erase,
+//    touch, expire, persist, incr, decr, set_many, delete_many, flush) and
+//    the read operations get and scan have a non-throwing `try_` variant
+//    returning the nyc_status (nyc_last_error() then has the detail, except
+//    for the wrapper's own checks: a negative TTL, decr by INT64_MIN, a NUL
+//    byte in a text argument). The other reads (get_value, gets, exists,
+//    ttl, get_many, keys, stats, metrics_text) have none. `try_` variants
+//    never throw nycache::Error; those that must build a vector or string
+//    (try_get, try_set_many, try_delete_many, try_scan) may still throw
+//    std::bad_alloc, the others are noexcept.
+//  - Text arguments (the config string, scan/keys patterns) are C strings:
+//    a std::string containing a NUL byte would be cut short there, so it is
+//    rejected with NYC_INVALID_ARGUMENT instead (thrown, or returned by
+//    try_scan).
 //  - A Cache is move-only. A moved-from (or closed) Cache holds no handle:
 //    its destructor does nothing, throwing operations on it throw
 //    nycache::Error with status NYC_INVALID_ARGUMENT, and `try_` variants
-//    return NYC_INVALID_ARGUMENT.
+//    return NYC_INVALID_ARGUMENT (once the wrapper's own argument checks,
+//    such as decr by INT64_MIN, have passed).
 //  - One Cache may be used by many threads at once (the C handle is
 //    thread-safe); moving, assigning or closing it must not race with use.
 
@@ -96,6 +108,21 @@ inline std::uint64_t ttl_ms(std::chrono::milliseconds ttl) {
                     "INVALID_ARGUMENT: negative TTL " + std::to_string(ttl.count()) + " ms");
     }
     return ms;
+}
+
+/// True if `s` holds a NUL byte (it cannot be passed as a C string).
+inline bool has_nul(const std::string& s) noexcept {
+    return s.find('\0') != std::string::npos;
+}
+
+/// `s.c_str()`, throwing NYC_INVALID_ARGUMENT if `s` holds a NUL byte
+/// (the C API would silently stop reading there). `what` names it.
+inline const char* c_text(const std::string& s, const char* what) {
+    if (has_nul(s)) {
+        throw Error(NYC_INVALID_ARGUMENT,
+                    std::string("INVALID_ARGUMENT: ") + what + " contains a NUL byte");
+    }
+    return s.c_str();
 }
 
 /// A string_view as the C API's byte range.
@@ -194,8 +221,9 @@ public:
         detail::check(nyc_open(config, &handle_));
     }
 
-    /// Opens a cache from a config string (see above).
-    explicit Cache(const std::string& config) : Cache(config.c_str()) {}
+    /// Opens a cache from a config string (see above). A config holding a
+    /// NUL byte throws Error (NYC_INVALID_ARGUMENT) without opening.
+    explicit Cache(const std::string& config) : Cache(detail::c_text(config, "config")) {}
 
     /// Closes the cache (nyc_close). Values obtained from it stay valid.
     ~Cache() { nyc_close(handle_); }
@@ -372,13 +400,16 @@ public:
         std::vector<nyc_slice> ks(keys.size());
         std::transform(keys.begin(), keys.end(), ks.begin(), detail::slice);
         std::vector<nyc_value*> raw(keys.size(), nullptr);
-        detail::check(nyc_mget(handle_, ks.data(), ks.size(), raw.data()));
-        // Own every handle first, so nothing leaks if a copy throws.
+        // Every allocation that could throw before the handles are owned is
+        // made before nyc_mget: after it, taking ownership (emplace_back into
+        // reserved space, a noexcept constructor) cannot throw, so no handle
+        // leaks. Only the copies below may throw, and `owned` frees them all.
         std::vector<Value> owned;
         owned.reserve(raw.size());
-        for (nyc_value* v : raw) owned.emplace_back(v);
         std::vector<std::optional<std::string>> out;
-        out.reserve(owned.size());
+        out.reserve(raw.size());
+        detail::check(nyc_mget(handle_, ks.data(), ks.size(), raw.data()));
+        for (nyc_value* v : raw) owned.emplace_back(v);
         for (const Value& v : owned) {
             if (v) out.emplace_back(v.str());
             else out.emplace_back(std::nullopt);
@@ -390,23 +421,14 @@ public:
     /// before anything is stored: a bad one throws Error and stores nothing.
     void set_many(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
                   std::chrono::milliseconds ttl = {}) {
-        std::vector<nyc_slice> ks, vs;
-        ks.reserve(pairs.size());
-        vs.reserve(pairs.size());
-        for (const auto& [k, v] : pairs) {
-            ks.push_back(detail::slice(k));
-            vs.push_back(detail::slice(v));
-        }
-        detail::check(nyc_mset(handle_, ks.data(), vs.data(), pairs.size(), detail::ttl_ms(ttl)));
+        detail::check(mset(pairs, detail::ttl_ms(ttl)));
     }
 
     /// Deletes many keys; returns how many existed. A key over the limit
     /// throws Error and deletes nothing.
     std::size_t delete_many(const std::vector<std::string_view>& keys) {
-        std::vector<nyc_slice> ks(keys.size());
-        std::transform(keys.begin(), keys.end(), ks.begin(), detail::slice);
         std::size_t deleted = 0;
-        detail::check(nyc_mdelete(handle_, ks.data(), ks.size(), &deleted));
+        detail::check(try_delete_many(keys, deleted));
         return deleted;
     }
 
@@ -414,30 +436,22 @@ public:
 
     /// One step of a cursor iteration (Redis SCAN): start with cursor 0 and
     /// pass `next` back until it is 0. `pattern` is a Redis glob ("*" =
-    /// all keys); `count` is a hint of how many slots to visit. Throws Error
-    /// (NYC_INVALID_ARGUMENT) for a cursor this cache never returned.
+    /// all keys); `count` is a hint of how many slots to visit (the library
+    /// caps it at 65536 per step). Throws Error (NYC_INVALID_ARGUMENT) for a
+    /// cursor this cache never returned or a pattern holding a NUL byte.
     ScanPage scan(std::uint64_t cursor, const std::string& pattern = "*",
                   std::size_t count = 128) const {
         ScanPage page;
-        nyc_array* arr = nullptr;
-        detail::check(nyc_scan(handle_, cursor, pattern.c_str(), count, &page.next, &arr));
-        struct Free {
-            nyc_array* a;
-            ~Free() { nyc_array_free(a); }
-        } guard{arr};
-        std::size_t n = nyc_array_count(arr);
-        page.keys.reserve(n);
-        for (std::size_t i = 0; i < n; i++) {
-            page.keys.emplace_back(static_cast<const char*>(nyc_array_item_data(arr, i)),
-                                   nyc_array_item_len(arr, i));
-        }
+        detail::check(scan_step(cursor, detail::c_text(pattern, "scan pattern"), count, page));
         return page;
     }
 
     /// Every key matching `pattern` (a full scan), sorted, each once. Safe
     /// while other threads write: every key present for the whole call is
-    /// included.
+    /// included. A pattern holding a NUL byte throws Error
+    /// (NYC_INVALID_ARGUMENT).
     std::vector<std::string> keys(const std::string& pattern = "*") const {
+        detail::c_text(pattern, "scan pattern");
         std::vector<std::string> all;
         std::uint64_t cursor = 0;
         do {
@@ -471,7 +485,8 @@ public:
     }
 
     // ---- non-throwing variants: return the status; nyc_last_error() has
-    // ---- the detail. A negative TTL returns NYC_INVALID_ARGUMENT.
+    // ---- the detail. A negative TTL returns NYC_INVALID_ARGUMENT (without
+    // ---- touching nyc_last_error()). Out-arguments change only on NYC_OK.
 
     /// set without exceptions.
     nyc_status try_set(std::string_view key, std::string_view value,
@@ -532,6 +547,14 @@ public:
         return nyc_incr(handle_, key.data(), key.size(), delta, &out);
     }
 
+    /// decr without exceptions: on NYC_OK `out` holds the new value; on any
+    /// other status it is unchanged. `delta` = INT64_MIN returns
+    /// NYC_OVERFLOW without calling the library.
+    nyc_status try_decr(std::string_view key, std::int64_t delta, std::int64_t& out) noexcept {
+        if (delta == std::numeric_limits<std::int64_t>::min()) return NYC_OVERFLOW;
+        return try_incr(key, -delta, out);
+    }
+
     /// expire without exceptions (NYC_NOT_FOUND if the key is absent).
     nyc_status try_expire(std::string_view key, std::chrono::milliseconds ttl) noexcept {
         std::uint64_t ms = 0;
@@ -539,9 +562,97 @@ public:
         return nyc_expire(handle_, key.data(), key.size(), ms);
     }
 
+    /// persist without exceptions (NYC_NOT_FOUND if the key is absent).
+    nyc_status try_persist(std::string_view key) noexcept {
+        return nyc_persist(handle_, key.data(), key.size());
+    }
+
+    /// touch without exceptions (NYC_NOT_FOUND if the key is absent).
+    nyc_status try_touch(std::string_view key) noexcept {
+        return nyc_touch(handle_, key.data(), key.size());
+    }
+
+    /// set_many without exceptions from the cache (may still throw
+    /// std::bad_alloc, before anything is stored). A bad key or value
+    /// stores nothing.
+    nyc_status try_set_many(
+        const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+        std::chrono::milliseconds ttl = {}) {
+        std::uint64_t ms = 0;
+        if (!detail::to_ms(ttl, ms)) return NYC_INVALID_ARGUMENT;
+        return mset(pairs, ms);
+    }
+
+    /// delete_many without exceptions from the cache (may still throw
+    /// std::bad_alloc, before anything is deleted): on NYC_OK `deleted`
+    /// holds how many keys existed; on any other status it is unchanged.
+    nyc_status try_delete_many(const std::vector<std::string_view>& keys,
+                               std::size_t& deleted) {
+        std::vector<nyc_slice> ks(keys.size());
+        std::transform(keys.begin(), keys.end(), ks.begin(), detail::slice);
+        std::size_t n = 0;
+        nyc_status st = nyc_mdelete(handle_, ks.data(), ks.size(), &n);
+        if (st == NYC_OK) deleted = n;
+        return st;
+    }
+
+    /// flush without exceptions.
+    nyc_status try_flush() noexcept { return nyc_flush(handle_); }
+
+    /// scan without exceptions from the cache (may still throw
+    /// std::bad_alloc; the step's keys are then lost, so restart from
+    /// `cursor`): on NYC_OK `out` holds the step; on any other status it is
+    /// unchanged. A pattern holding a NUL byte returns NYC_INVALID_ARGUMENT.
+    nyc_status try_scan(std::uint64_t cursor, const std::string& pattern, std::size_t count,
+                        ScanPage& out) const {
+        if (detail::has_nul(pattern)) return NYC_INVALID_ARGUMENT;
+        ScanPage page;
+        nyc_status st = scan_step(cursor, pattern.c_str(), count, page);
+        if (st == NYC_OK) out = std::move(page);
+        return st;
+    }
+
 private:
     /// First guess for gets' buffer; larger values cost one more call.
     static constexpr std::size_t initial_buffer = 256;
+
+    /// nyc_mset over `pairs` with `ms`; may throw std::bad_alloc (before
+    /// the call).
+    nyc_status mset(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+                    std::uint64_t ms) {
+        std::vector<nyc_slice> ks, vs;
+        ks.reserve(pairs.size());
+        vs.reserve(pairs.size());
+        for (const auto& [k, v] : pairs) {
+            ks.push_back(detail::slice(k));
+            vs.push_back(detail::slice(v));
+        }
+        return nyc_mset(handle_, ks.data(), vs.data(), pairs.size(), ms);
+    }
+
+    /// One nyc_scan step into `page` (written only on NYC_OK). The array is
+    /// freed even if copying its keys throws.
+    nyc_status scan_step(std::uint64_t cursor, const char* glob, std::size_t count,
+                         ScanPage& page) const {
+        nyc_array* arr = nullptr;
+        std::uint64_t next = 0;
+        nyc_status st = nyc_scan(handle_, cursor, glob, count, &next, &arr);
+        if (st != NYC_OK) return st;
+        struct Free {
+            nyc_array* a;
+            ~Free() { nyc_array_free(a); }
+        } guard{arr};
+        std::size_t n = nyc_array_count(arr);
+        std::vector<std::string> keys;
+        keys.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            keys.emplace_back(static_cast<const char*>(nyc_array_item_data(arr, i)),
+                              nyc_array_item_len(arr, i));
+        }
+        page.next = next;
+        page.keys = std::move(keys);
+        return NYC_OK;
+    }
 
     /// NYC_OK -> true, `no` -> false, anything else throws.
     static bool expect(nyc_status st, nyc_status no) {

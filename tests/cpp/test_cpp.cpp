@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
@@ -72,6 +73,51 @@ static_assert(!std::is_convertible_v<const char*, Cache>, "the constructor is ex
 
 static const std::string big_key(64 * 1024 + 1, 'k');
 
+// ---- allocation-failure injection ----
+// The global operator new is replaced so that a test can make the n-th
+// allocation of this thread throw std::bad_alloc (fail_in = n; -1 = never).
+// Under valgrind (which may substitute its own operator new) injection is
+// inactive; injection_works() tells.
+static thread_local long fail_in = -1;
+
+static void* checked_alloc(std::size_t n) {
+    if (fail_in >= 0 && fail_in-- == 0) throw std::bad_alloc();
+    void* p = std::malloc(n ? n : 1);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+
+void* operator new(std::size_t n) { return checked_alloc(n); }
+void* operator new[](std::size_t n) { return checked_alloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return checked_alloc(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+    return operator new(n, t);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
+static bool injection_works() {
+    fail_in = 0;
+    bool threw = false;
+    try {
+        delete new int(1);
+    } catch (const std::bad_alloc&) {
+        threw = true;
+    }
+    fail_in = -1;
+    return threw;
+}
+
 static void test_error_class() {
     Error e(NYC_TOO_LARGE, "TOO_LARGE: something");
     CHECK(e.status() == NYC_TOO_LARGE);
@@ -95,6 +141,11 @@ static void test_open() {
     CHECK_THROWS(Cache{"max_memory=4MiB bogus_key=1"}, NYC_INVALID_ARGUMENT, "bogus_key");
     CHECK_THROWS(Cache{"max_memory=plenty"}, NYC_INVALID_ARGUMENT, "max_memory");
     CHECK_THROWS(Cache{std::string("shards=3")}, NYC_INVALID_ARGUMENT, "shards");
+
+    // A NUL byte in a std::string config is rejected, not silently cut
+    // ("shards=2" alone would open fine).
+    CHECK_THROWS(Cache{std::string("shards=2\0shards=3", 17)}, NYC_INVALID_ARGUMENT, "NUL");
+    CHECK_THROWS(Cache{std::string("\0", 1)}, NYC_INVALID_ARGUMENT, "config");
 }
 
 static void test_set_get_and_friends() {
@@ -343,6 +394,53 @@ static void test_scan_and_flush() {
     CHECK(c.stats().entries == 0);
 }
 
+// get_many owns every handle nyc_mget returns even when an allocation
+// throws at any point; a leak would show under AddressSanitizer's leak
+// check (with the library on the system allocator, as `make test-asan`).
+static void test_get_many_allocation_failure() {
+    Cache c{"max_memory=4MiB"};
+    const std::string va(100, 'a'), vb(200, 'b');  // not short-string-optimised
+    c.set("a", va);
+    c.set("b", vb);
+    const bool injecting = injection_works();
+    int failures = 0;
+    bool done = false;
+    for (long n = 0; !done && n < 1000; n++) {
+        fail_in = n;
+        try {
+            auto got = c.get_many({"a", "missing", "b", "a"});
+            fail_in = -1;
+            CHECK(got.size() == 4);
+            CHECK(got[0] == va && !got[1] && got[2] == vb && got[3] == va);
+            done = true;
+        } catch (const std::bad_alloc&) {
+            fail_in = -1;
+            failures++;
+        }
+    }
+    CHECK(done);
+    // keys vector, slices, handle slots, owned, out, three copies
+    if (injecting) CHECK(failures >= 8);
+    CHECK(c.get("a") == va && c.get("b") == vb);
+    fail_in = -1;
+}
+
+static void test_nul_in_patterns() {
+    Cache c{"max_memory=4MiB"};
+    c.set("user:1", "v");
+    c.set("user:2", "v");
+    const std::string pat("user:\0*", 7);  // would be "user:" as a C string
+    CHECK_THROWS(c.scan(0, pat), NYC_INVALID_ARGUMENT, "NUL");
+    CHECK_THROWS(c.keys(pat), NYC_INVALID_ARGUMENT, "NUL");
+    CHECK_THROWS(c.keys(std::string("*\0", 2)), NYC_INVALID_ARGUMENT, "scan pattern");
+    nycache::ScanPage page;
+    page.next = 42;
+    page.keys = {"untouched"};
+    CHECK(c.try_scan(0, pat, 10, page) == NYC_INVALID_ARGUMENT);
+    CHECK(page.next == 42 && page.keys.size() == 1 && page.keys[0] == "untouched");
+    CHECK(c.keys("user:*").size() == 2);  // without the NUL it works
+}
+
 static void test_stats_and_metrics() {
     Cache c{"max_memory=4MiB shards=2"};
     nyc_cache_stats s = c.stats();
@@ -420,6 +518,68 @@ static void test_try_variants() {
     CHECK(c.try_erase("n") == NYC_NOT_FOUND);
     CHECK(c.try_delete("k") == NYC_OK);
     CHECK(c.try_delete("k") == NYC_NOT_FOUND);
+
+    // try_decr
+    n = 77;
+    CHECK(c.try_decr("d", 3, n) == NYC_OK && n == -3);
+    CHECK(c.try_decr("d", -10, n) == NYC_OK && n == 7);
+    CHECK(c.try_decr("d", std::numeric_limits<std::int64_t>::min(), n) == NYC_OVERFLOW);
+    CHECK(n == 7 && c.get("d") == "7"s);
+    c.set("min", std::to_string(std::numeric_limits<std::int64_t>::min()));
+    CHECK(c.try_decr("min", 1, n) == NYC_OVERFLOW && n == 7);
+    c.set("text", "abc");
+    CHECK(c.try_decr("text", 1, n) == NYC_NOT_A_NUMBER && n == 7);
+    CHECK(c.try_decr(big_key, 1, n) == NYC_TOO_LARGE && n == 7);
+
+    // try_persist / try_touch
+    CHECK(c.try_set("p", "v", 30s) == NYC_OK);
+    CHECK(c.try_persist("p") == NYC_OK);
+    CHECK(c.ttl("p") == nycache::no_expiry);
+    CHECK(c.try_persist("absent") == NYC_NOT_FOUND);
+    CHECK(c.try_persist(big_key) == NYC_TOO_LARGE);
+    CHECK(c.try_touch("p") == NYC_OK);
+    CHECK(c.try_touch("absent") == NYC_NOT_FOUND);
+    CHECK(c.try_touch(big_key) == NYC_TOO_LARGE);
+
+    // try_set_many
+    CHECK(c.try_set_many({{"m1", "1"}, {"m2", "2"}}) == NYC_OK);
+    CHECK(c.get("m1") == "1"s && c.get("m2") == "2"s);
+    CHECK(c.try_set_many({{"m3", "3"}}, 30s) == NYC_OK);
+    auto t = c.ttl("m3");
+    CHECK(t && *t > 20s && *t <= 30s);
+    CHECK(c.try_set_many({{"m4", "x"}, {big_key, "y"}}) == NYC_TOO_LARGE);
+    CHECK(std::strstr(nyc_last_error(), "max_key_size") != nullptr);
+    CHECK(!c.exists("m4"));
+    CHECK(c.try_set_many({{"m4", "x"}}, -1ms) == NYC_INVALID_ARGUMENT);
+    CHECK(!c.exists("m4"));
+    CHECK(c.try_set_many({}) == NYC_OK);
+
+    // try_delete_many
+    std::size_t deleted = 99;
+    CHECK(c.try_delete_many({"m1", big_key}, deleted) == NYC_TOO_LARGE);
+    CHECK(deleted == 99 && c.exists("m1"));
+    CHECK(c.try_delete_many({"m1", "m2", "absent"}, deleted) == NYC_OK && deleted == 2);
+    CHECK(!c.exists("m1") && !c.exists("m2"));
+    CHECK(c.try_delete_many({}, deleted) == NYC_OK && deleted == 0);
+
+    // try_scan
+    nycache::ScanPage page;
+    std::set<std::string> seen;
+    std::uint64_t cursor = 0;
+    do {
+        CHECK(c.try_scan(cursor, "m*", 4, page) == NYC_OK);
+        seen.insert(page.keys.begin(), page.keys.end());
+        cursor = page.next;
+    } while (cursor != 0);
+    CHECK((seen == std::set<std::string>{"m3", "min"}));
+    page.next = 5;
+    page.keys = {"x"};
+    CHECK(c.try_scan(~std::uint64_t{0}, "*", 4, page) == NYC_INVALID_ARGUMENT);
+    CHECK(page.next == 5 && page.keys.size() == 1);
+
+    // try_flush
+    CHECK(c.try_flush() == NYC_OK);
+    CHECK(c.stats().entries == 0);
 }
 
 static void test_moves() {
@@ -467,6 +627,15 @@ static void test_moves() {
     CHECK(a.try_delete("k") == NYC_INVALID_ARGUMENT);
     CHECK(a.try_incr("k", 1, n) == NYC_INVALID_ARGUMENT);
     CHECK(a.try_expire("k", 1s) == NYC_INVALID_ARGUMENT);
+    CHECK(a.try_decr("k", 1, n) == NYC_INVALID_ARGUMENT);
+    CHECK(a.try_persist("k") == NYC_INVALID_ARGUMENT);
+    CHECK(a.try_touch("k") == NYC_INVALID_ARGUMENT);
+    CHECK(a.try_set_many({{"k", "v"}}) == NYC_INVALID_ARGUMENT);
+    std::size_t deleted = 0;
+    CHECK(a.try_delete_many({"k"}, deleted) == NYC_INVALID_ARGUMENT);
+    CHECK(a.try_flush() == NYC_INVALID_ARGUMENT);
+    nycache::ScanPage page;
+    CHECK(a.try_scan(0, "*", 10, page) == NYC_INVALID_ARGUMENT);
 
     // Move assignment closes the target's old cache and takes the handle.
     Cache c{"max_memory=2MiB"};
@@ -517,6 +686,8 @@ int main() {
     test_value_handles();
     test_batches();
     test_scan_and_flush();
+    test_get_many_allocation_failure();
+    test_nul_in_patterns();
     test_stats_and_metrics();
     test_try_variants();
     test_moves();
