@@ -113,6 +113,7 @@ impl Cache {
                     hasher.clone(),
                     resolved.shard_budget,
                     resolved.shard_entry_limit(i),
+                    config.policy,
                     now,
                 )))
             })

@@ -86,21 +86,29 @@ const MAX_LEN: u64 = u32::MAX as u64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum PolicyKind {
-    /// Least recently used: evict the entry that was read or written longest
-    /// ago. The default because it needs no tuning.
+    /// Exact least recently used: evict the entry that was read or written
+    /// longest ago. The baseline; a hit moves the entry in a list.
     #[default]
     Lru,
+    /// W-TinyLFU: a window LRU in front of a segmented main space, with
+    /// admission by a frequency sketch and a hill-climbed window size.
+    TinyLfu,
+    /// S3-FIFO: small and main FIFO queues plus a ghost queue of recently
+    /// evicted keys.
+    S3Fifo,
 }
 
 impl PolicyKind {
     /// Every policy, so parsing and error messages cannot forget one.
-    const ALL: [PolicyKind; 1] = [PolicyKind::Lru];
+    const ALL: [PolicyKind; 3] = [PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo];
 
     /// The stable lower-case name used in config text, e.g. `"lru"`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             PolicyKind::Lru => "lru",
+            PolicyKind::TinyLfu => "tinylfu",
+            PolicyKind::S3Fifo => "s3fifo",
         }
     }
 }

@@ -34,6 +34,18 @@ impl Lru {
         self.list.tail()
     }
 
+    /// Walks the list (tests only); returns its length.
+    #[cfg(test)]
+    pub(crate) fn check<N: Linked>(&self, nodes: &[N]) -> u64 {
+        let mut n = 0;
+        let mut i = self.list.tail();
+        while i != super::list::NIL {
+            n += 1;
+            i = nodes[i as usize].prev();
+        }
+        n
+    }
+
     /// Forget everything.
     pub(crate) fn clear(&mut self) {
         self.list.clear();
