@@ -197,7 +197,7 @@ fn replay(keys: &[u64], size: u64, policy: PolicyKind) -> u64 {
 fn main() {
     let mut dir = PathBuf::from("../shared/traces");
     let mut only_trace: Option<String> = None;
-    let mut policies: Vec<PolicyKind> = vec![PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo];
+    let mut policies: Vec<PolicyKind> = vec![PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive];
     let mut only_size: Option<u64> = None;
     let mut extra = false;
     let mut jobs = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -96,11 +96,14 @@ pub enum PolicyKind {
     /// S3-FIFO: small and main FIFO queues plus a ghost queue of recently
     /// evicted keys.
     S3Fifo,
+    /// S3-FIFO whose small queue's share is hill-climbed and whose unread
+    /// small-queue leavers may still enter main by TinyLFU admission.
+    Adaptive,
 }
 
 impl PolicyKind {
     /// Every policy, so parsing and error messages cannot forget one.
-    const ALL: [PolicyKind; 3] = [PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo];
+    const ALL: [PolicyKind; 4] = [PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive];
 
     /// The stable lower-case name used in config text, e.g. `"lru"`.
     #[must_use]
@@ -109,6 +112,7 @@ impl PolicyKind {
             PolicyKind::Lru => "lru",
             PolicyKind::TinyLfu => "tinylfu",
             PolicyKind::S3Fifo => "s3fifo",
+            PolicyKind::Adaptive => "adaptive",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! (plus, for TinyLFU, the frequency sketch): list work waits until
 //! `victim`, which runs on the write path when room is needed.
 
+pub(crate) mod climber;
 pub(crate) mod ghost;
 pub(crate) mod list;
 pub(crate) mod lru;
@@ -77,7 +78,7 @@ pub(crate) enum Policy {
     Lru(lru::Lru),
     /// W-TinyLFU with a hill-climbed window.
     TinyLfu(Box<tinylfu::TinyLfu>),
-    /// S3-FIFO.
+    /// S3-FIFO, plain or adaptive.
     S3Fifo(Box<s3fifo::S3Fifo>),
 }
 
@@ -87,7 +88,8 @@ impl Policy {
         match kind {
             PolicyKind::Lru => Policy::Lru(lru::Lru::default()),
             PolicyKind::TinyLfu => Policy::TinyLfu(Box::new(tinylfu::TinyLfu::new(seed))),
-            PolicyKind::S3Fifo => Policy::S3Fifo(Box::default()),
+            PolicyKind::S3Fifo => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(false))),
+            PolicyKind::Adaptive => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(true))),
         }
     }
 
@@ -107,15 +109,17 @@ impl Policy {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
             Policy::TinyLfu(p) => p.on_hit(nodes, i, hash),
-            Policy::S3Fifo(p) => p.on_hit(nodes, i),
+            Policy::S3Fifo(p) => p.on_hit(nodes, i, hash),
         }
     }
 
     /// A read that found no entry.
     #[inline]
     pub(crate) fn on_miss(&mut self, _hash: u64) {
-        if let Policy::TinyLfu(p) = self {
-            p.on_miss();
+        match self {
+            Policy::Lru(_) => {}
+            Policy::TinyLfu(p) => p.on_miss(),
+            Policy::S3Fifo(p) => p.on_miss(),
         }
     }
 
@@ -134,7 +138,7 @@ impl Policy {
         match self {
             Policy::Lru(p) => p.victim(),
             Policy::TinyLfu(p) => p.victim(nodes, hash_of),
-            Policy::S3Fifo(p) => p.victim(nodes),
+            Policy::S3Fifo(p) => p.victim(nodes, hash_of),
         }
     }
 

@@ -18,6 +18,7 @@
 //!   admitted with probability 1/128: an attacker who floods the sketch to
 //!   pin a victim cannot keep the cache closed to everything else.
 
+use super::climber::Climber;
 use super::list::{List, NIL};
 use super::sketch::Sketch;
 use super::{PolicyNode, freq, seg, set_freq, set_seg};
@@ -26,12 +27,6 @@ const WINDOW: u8 = 0;
 const PROBATION: u8 = 1;
 const PROTECTED: u8 = 2;
 
-/// Hill-climber step, as a share of the capacity.
-const STEP: f64 = 0.0625;
-/// The step shrinks by this factor each sample while the hit ratio is stable.
-const DECAY: f64 = 0.98;
-/// A hit-ratio change this large restarts the climb with a full step.
-const RESTART: f64 = 0.05;
 /// Protected list's share of the main space.
 const PROTECTED_SHARE: f64 = 0.8;
 /// Candidates at least this popular may win a lost duel at random.
@@ -43,18 +38,12 @@ pub(crate) struct TinyLfu {
     lists: [List; 3],
     counts: [u64; 3],
     sketch: Sketch,
-    /// Window share of the entries, in [0, 1].
-    window: f64,
-    step: f64,
-    prev_rate: f64,
-    hits: u64,
-    misses: u64,
+    /// Tunes the window's share of the entries, in [0, 1].
+    climber: Climber,
     /// The most entries seen at once: the capacity the sketch and the
     /// climber's sample are sized for.
     peak: u64,
     rng: u64,
-    /// Whether the hill climber runs (off in tests that pin the window).
-    climb: bool,
 }
 
 impl TinyLfu {
@@ -64,22 +53,17 @@ impl TinyLfu {
             lists: [List::default(); 3],
             counts: [0; 3],
             sketch: Sketch::new(64),
-            window: 0.01,
-            step: STEP,
-            prev_rate: 0.0,
-            hits: 0,
-            misses: 0,
+            climber: Climber::new(0.01, 0.0, 1.0),
             peak: 0,
             rng: seed,
-            climb: true,
         }
     }
 
     /// Pins the window share and stops the climber (tests and experiments).
     #[cfg(test)]
     pub(crate) fn fix_window(&mut self, share: f64) {
-        self.window = share;
-        self.climb = false;
+        self.climber.share = share;
+        self.climber.enabled = false;
     }
 
     fn total(&self) -> u64 {
@@ -88,7 +72,7 @@ impl TinyLfu {
 
     /// The window share now (for tests and the simulator's reports).
     pub(crate) fn window_share(&self) -> f64 {
-        self.window
+        self.climber.share
     }
 
     fn record(&mut self, hash: u64) {
@@ -118,30 +102,13 @@ impl TinyLfu {
     pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
         set_freq(&mut nodes[i as usize], 1);
         self.record(hash);
-        self.hits += 1;
-        self.sample();
+        self.climber.record(true, self.peak);
     }
 
     /// A read that found nothing: only the climber's sample counts it.
     #[inline]
     pub(crate) fn on_miss(&mut self) {
-        self.misses += 1;
-        self.sample();
-    }
-
-    fn sample(&mut self) {
-        let n = self.hits + self.misses;
-        if !self.climb || n < 10 * self.peak.max(64) {
-            return;
-        }
-        let rate = self.hits as f64 / n as f64;
-        let change = rate - self.prev_rate;
-        let amount = if change >= 0.0 { self.step } else { -self.step };
-        self.step = if change.abs() >= RESTART { STEP * amount.signum() } else { DECAY * amount };
-        self.prev_rate = rate;
-        self.window = (self.window + amount).clamp(0.0, 1.0);
-        self.hits = 0;
-        self.misses = 0;
+        self.climber.record(false, self.peak);
     }
 
     /// The entry leaves.
@@ -225,7 +192,7 @@ impl TinyLfu {
         // The caller evicts *before* it inserts, and the new entry will
         // join the window: a window at its target now overflows then, so
         // its tail is the admission candidate.
-        let window_cap = ((total as f64 * self.window) as u64).clamp(1, total);
+        let window_cap = ((total as f64 * self.climber.share) as u64).clamp(1, total);
         let main_cap = total - window_cap;
         loop {
             let w = self.counts[WINDOW as usize];
@@ -255,9 +222,9 @@ impl TinyLfu {
 
     /// Forgets every entry (the sketch and the window share too).
     pub(crate) fn clear(&mut self) {
-        let climb = self.climb;
+        let climber = self.climber.enabled;
         *self = TinyLfu::new(self.rng);
-        self.climb = climb;
+        self.climber.enabled = climber;
     }
 
     /// Checks list lengths and segment marks (tests); returns the entries.
@@ -269,7 +236,7 @@ impl TinyLfu {
             assert_eq!(n, self.counts[s as usize]);
             total += n;
         }
-        assert!((0.0..=1.0).contains(&self.window));
+        assert!((0.0..=1.0).contains(&self.climber.share));
         total
     }
 
