@@ -668,7 +668,11 @@ impl Shard {
                 let i = self.alloc_slot();
                 self.install(i, value, flags, at);
                 self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
-                self.policy.on_insert(&mut self.nodes, i, hash);
+                let hasher = &self.hasher;
+                self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
+                    use std::hash::BuildHasher;
+                    hasher.hash_one(n.block().key())
+                });
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
             }

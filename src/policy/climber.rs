@@ -1,7 +1,7 @@
 //! A hill climber for one share of the cache (TinyLFU's window, the
 //! adaptive policy's small queue), after Caffeine's.
 //!
-//! Every sample of `10 x capacity` reads it compares the sample's hit ratio
+//! Every sample of reads (a multiple of the capacity) it compares the sample's hit ratio
 //! with the previous one's, and moves the share one step in the direction
 //! that raised it (reversing when it fell). The step decays while the hit
 //! ratio is stable, so the share settles, and restarts at full size when the
@@ -27,12 +27,15 @@ pub(crate) struct Climber {
     misses: u64,
     /// Off: the share stays where it is.
     pub(crate) enabled: bool,
+    /// A sample is this many reads per entry of capacity.
+    sample_per_entry: u64,
 }
 
 impl Climber {
-    /// A climber starting at `share`, kept within `[min, max]`.
-    pub(crate) fn new(share: f64, min: f64, max: f64) -> Climber {
-        Climber { share, min, max, step: STEP, prev_rate: 0.0, hits: 0, misses: 0, enabled: true }
+    /// A climber starting at `share`, kept within `[min, max]`, judging
+    /// the hit ratio over samples of `sample_per_entry x capacity` reads.
+    pub(crate) fn new(share: f64, min: f64, max: f64, sample_per_entry: u64) -> Climber {
+        Climber { share, min, max, step: STEP, prev_rate: 0.0, hits: 0, misses: 0, enabled: true, sample_per_entry }
     }
 
     /// Counts a read; `capacity` sizes the sample. Returns true when the
@@ -45,7 +48,7 @@ impl Climber {
             self.misses += 1;
         }
         let n = self.hits + self.misses;
-        if !self.enabled || n < 10 * capacity.max(64) {
+        if !self.enabled || n < self.sample_per_entry * capacity.max(64) {
             return false;
         }
         let rate = self.hits as f64 / n as f64;
@@ -68,7 +71,7 @@ mod tests {
     /// when it falls, and never leaves its bounds.
     #[test]
     fn climbs_towards_better_hit_ratio_within_bounds() {
-        let mut c = Climber::new(0.1, 0.0, 0.5);
+        let mut c = Climber::new(0.1, 0.0, 0.5, 10);
         let cap = 100;
         // Hit ratio grows with the share: the climber should push up.
         for _ in 0..200 {

@@ -52,15 +52,15 @@ pub(crate) fn set_seg<N: PolicyNode>(n: &mut N, s: u8) {
     n.set_policy_bits((n.policy_bits() & 3) | ((s & 3) << 2));
 }
 
-/// Walks a list both ways, checking every node carries segment `s`;
-/// returns its length (tests only).
+/// Walks a list both ways, checking every node carries segment `s` (in
+/// the bits of `mask`); returns its length (tests only).
 #[cfg(test)]
-pub(crate) fn check_list<N: PolicyNode>(l: &list::List, nodes: &[N], s: u8) -> u64 {
+pub(crate) fn check_list<N: PolicyNode>(l: &list::List, nodes: &[N], s: u8, mask: u8) -> u64 {
     let mut n = 0u64;
     let mut i = l.tail();
     let mut last = NIL;
     while i != NIL {
-        assert_eq!(seg(&nodes[i as usize]), s, "node {i} in list {s} is marked {}", seg(&nodes[i as usize]));
+        assert_eq!(seg(&nodes[i as usize]) & mask, s, "node {i} in list {s} is marked {}", seg(&nodes[i as usize]));
         assert_eq!(nodes[i as usize].next(), last, "broken link at {i}");
         n += 1;
         last = i;
@@ -95,11 +95,11 @@ impl Policy {
 
     /// A new entry `i` with key hash `hash`.
     #[inline]
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
         match self {
             Policy::Lru(p) => p.on_insert(nodes, i),
             Policy::TinyLfu(p) => p.on_insert(nodes, i, hash),
-            Policy::S3Fifo(p) => p.on_insert(nodes, i, hash),
+            Policy::S3Fifo(p) => p.on_insert(nodes, i, hash, hash_of),
         }
     }
 

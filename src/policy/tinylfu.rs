@@ -53,7 +53,7 @@ impl TinyLfu {
             lists: [List::default(); 3],
             counts: [0; 3],
             sketch: Sketch::new(64),
-            climber: Climber::new(0.01, 0.0, 1.0),
+            climber: Climber::new(0.01, 0.0, 1.0, 10),
             peak: 0,
             rng: seed,
         }
@@ -232,7 +232,7 @@ impl TinyLfu {
     pub(crate) fn check<N: PolicyNode>(&self, nodes: &[N]) -> u64 {
         let mut total = 0;
         for s in [WINDOW, PROBATION, PROTECTED] {
-            let n = super::check_list(&self.lists[s as usize], nodes, s);
+            let n = super::check_list(&self.lists[s as usize], nodes, s, 3);
             assert_eq!(n, self.counts[s as usize]);
             total += n;
         }
