@@ -9,10 +9,12 @@
 //!
 //! ```text
 //! cargo run --release --example nycache_sim -- [--traces DIR] [--trace NAME]
-//!     [--policy lru,tinylfu,...] [--size N] [--extra] [--jobs N]
+//!     [--policy lru,tinylfu,...] [--size N] [--extra] [--jobs N] [--verify-lru]
 //! ```
 //! Without filters it prints the table of `docs/performance.md`; `--extra`
-//! adds the traces that have no published figures, at sizes we chose.
+//! adds the traces that have no published figures, at sizes we chose;
+//! `--verify-lru` also replays each row through a textbook LRU written
+//! outside the engine and prints its hit count beside the engine's.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -194,12 +196,34 @@ fn replay(keys: &[u64], size: u64, policy: PolicyKind) -> u64 {
     hits
 }
 
+/// Textbook LRU outside the engine (a map of last-use times and an ordered
+/// map of times), for `--verify-lru`: an independent check of the replay.
+fn reference_lru(keys: &[u64], size: u64) -> u64 {
+    use std::collections::BTreeMap;
+    let mut last: HashMap<u64, u64> = HashMap::new();
+    let mut order: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut hits = 0;
+    for (t, &k) in keys.iter().enumerate() {
+        let t = t as u64;
+        if let Some(old) = last.insert(k, t) {
+            hits += 1;
+            order.remove(&old);
+        } else if last.len() as u64 > size {
+            let (_, victim) = order.pop_first().expect("non-empty");
+            last.remove(&victim);
+        }
+        order.insert(t, k);
+    }
+    hits
+}
+
 fn main() {
     let mut dir = PathBuf::from("../shared/traces");
     let mut only_trace: Option<String> = None;
     let mut policies: Vec<PolicyKind> = vec![PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive];
     let mut only_size: Option<u64> = None;
     let mut extra = false;
+    let mut verify = false;
     let mut jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -210,6 +234,7 @@ fn main() {
             "--policy" => policies = val().split(',').map(|p| p.parse().expect("policy")).collect(),
             "--size" => only_size = Some(val().parse().expect("size")),
             "--extra" => extra = true,
+            "--verify-lru" => verify = true,
             "--jobs" => jobs = val().parse().expect("jobs"),
             _ => panic!("unknown argument {a}"),
         }
@@ -262,6 +287,15 @@ fn main() {
         }
     });
     let results = results.into_inner().unwrap();
+    if verify {
+        for row in &rows {
+            let keys = &traces[row.trace];
+            let r = reference_lru(keys, row.size);
+            let pct = 100.0 * r as f64 / keys.len() as f64;
+            let engine = policies.iter().position(|p| *p == PolicyKind::Lru).map(|i| results[rows.iter().position(|x| std::ptr::eq(x, row)).unwrap()][i]);
+            println!("reference LRU {} @ {}: {pct:.2}% ({r} hits; engine {engine:?})", row.trace, row.size);
+        }
+    }
     // Print the table (markdown).
     let mut head = String::from("| trace @ size |");
     for p in &policies {

@@ -15,7 +15,7 @@
 //! decimal fraction with an optional, case-insensitive unit — `B`; decimal
 //! `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB`; binary `KiB`, `MiB`, `GiB`, `TiB`.
 //! `max_entries`, `shards` and `maintenance_ms` are plain integers, and
-//! `policy` is a policy name such as `lru`.
+//! `policy` is a policy name: `adaptive` (the default), `lru`, `tinylfu` or `s3fifo`.
 //!
 //! # The sizing rule
 //!
@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(c.max_memory, 64 * 1024 * 1024);
         assert_eq!(c.max_entries, None);
         assert_eq!(c.shards, None);
-        assert_eq!(c.policy, PolicyKind::Lru);
+        assert_eq!(c.policy, PolicyKind::Adaptive);
         assert_eq!(c.compress_min, 0);
         assert_eq!(c.max_key_size, 65536);
         assert_eq!(c.max_value_size, None);
@@ -745,7 +745,7 @@ mod tests {
         assert_eq!(Config::builder().build().unwrap(), c);
         assert_eq!(Config::parse("").unwrap(), c);
         assert_eq!(Config::parse(" \t\n\r ").unwrap(), c);
-        assert_eq!(PolicyKind::default(), PolicyKind::Lru);
+        assert_eq!(PolicyKind::default(), PolicyKind::Adaptive);
     }
 
     #[test]
@@ -976,6 +976,22 @@ mod tests {
     fn error_bad_policy() {
         assert_invalid(Config::parse("policy=lfu"), &["bad value \"lfu\" for policy", "lru"]);
         assert_invalid("fifo".parse::<PolicyKind>(), &["\"fifo\""]);
+        // The message lists every policy.
+        assert_invalid(Config::parse("policy=x"), &["lru", "tinylfu", "s3fifo", "adaptive"]);
+    }
+
+    #[test]
+    fn every_policy_parses_by_name() {
+        for (text, kind) in [
+            ("lru", PolicyKind::Lru),
+            ("TinyLFU", PolicyKind::TinyLfu),
+            ("s3fifo", PolicyKind::S3Fifo),
+            ("ADAPTIVE", PolicyKind::Adaptive),
+        ] {
+            assert_eq!(text.parse::<PolicyKind>().unwrap(), kind);
+            assert_eq!(Config::parse(&format!("policy={text}")).unwrap().policy, kind);
+            assert_eq!(kind.name().parse::<PolicyKind>().unwrap(), kind);
+        }
     }
 
     #[test]

@@ -56,7 +56,13 @@ impl Climber {
         let amount = if change >= 0.0 { self.step } else { -self.step };
         self.step = if change.abs() >= RESTART { STEP * amount.signum() } else { DECAY * amount };
         self.prev_rate = rate;
-        self.share = (self.share + amount).clamp(self.min, self.max);
+        let next = self.share + amount;
+        if next < self.min || next > self.max {
+            // At a bound the hit ratio cannot change any more, so "no worse"
+            // would push into the wall for ever: turn back instead.
+            self.step = -self.step;
+        }
+        self.share = next.clamp(self.min, self.max);
         self.hits = 0;
         self.misses = 0;
         true

@@ -52,6 +52,7 @@ impl Ghost {
     }
 
     /// Fingerprints held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.fifo.len()
     }
@@ -59,12 +60,6 @@ impl Ghost {
     /// The bound.
     pub(crate) fn cap(&self) -> usize {
         self.cap
-    }
-
-    /// Forgets everything (keeps the bound).
-    pub(crate) fn clear(&mut self) {
-        self.fifo.clear();
-        self.count.clear();
     }
 
     /// Checks the count map agrees with the queue (tests only).

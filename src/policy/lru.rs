@@ -28,6 +28,18 @@ impl Lru {
         self.list.unlink(nodes, i);
     }
 
+    /// Takes the entry out of the order while it must not be evicted.
+    #[inline]
+    pub(crate) fn detach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.unlink(nodes, i);
+    }
+
+    /// Puts a detached entry back, as the most recent.
+    #[inline]
+    pub(crate) fn reattach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.push_front(nodes, i);
+    }
+
     /// The entry to evict next, or NIL when empty.
     #[inline]
     pub(crate) fn victim(&self) -> u32 {

@@ -16,9 +16,13 @@ pub(crate) mod lru;
 pub(crate) mod s3fifo;
 pub(crate) mod sketch;
 pub(crate) mod tinylfu;
+#[cfg(test)]
+mod tests;
 
 use crate::config::PolicyKind;
-use list::{Linked, NIL};
+use list::Linked;
+#[cfg(test)]
+use list::NIL;
 
 /// A slab node a policy can order: its list links and 4 policy bits.
 pub(crate) trait PolicyNode: Linked {
@@ -130,6 +134,27 @@ impl Policy {
             Policy::Lru(p) => p.on_remove(nodes, i),
             Policy::TinyLfu(p) => p.on_remove(nodes, i),
             Policy::S3Fifo(p) => p.on_remove(nodes, i, hash, evicted),
+        }
+    }
+
+    /// Takes entry `i` out of the policy's order while room is made for its
+    /// own new value (an overwrite, a CAS version): it must not be chosen.
+    #[inline]
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        match self {
+            Policy::Lru(p) => p.detach(nodes, i),
+            Policy::TinyLfu(p) => p.detach(nodes, i),
+            Policy::S3Fifo(p) => p.detach(nodes, i),
+        }
+    }
+
+    /// Puts a detached entry back, at the head of its list.
+    #[inline]
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        match self {
+            Policy::Lru(p) => p.reattach(nodes, i),
+            Policy::TinyLfu(p) => p.reattach(nodes, i),
+            Policy::S3Fifo(p) => p.reattach(nodes, i),
         }
     }
 

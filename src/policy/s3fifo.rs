@@ -188,6 +188,29 @@ impl S3Fifo {
         }
     }
 
+    /// Takes the entry out of its queue (keeping its marks) while it must
+    /// not be evicted.
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        if seg(&nodes[i as usize]) == SMALL {
+            self.small.unlink(nodes, i);
+            self.n_small -= 1;
+        } else {
+            self.main.unlink(nodes, i);
+            self.n_main -= 1;
+        }
+    }
+
+    /// Puts a detached entry back at the head of its queue.
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        if seg(&nodes[i as usize]) == SMALL {
+            self.small.push_front(nodes, i);
+            self.n_small += 1;
+        } else {
+            self.main.push_front(nodes, i);
+            self.n_main += 1;
+        }
+    }
+
     /// The next entry to evict, after promoting reused small entries to
     /// main and giving reused main entries another round.
     pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &mut [N], hash_of: &dyn Fn(&N) -> u64) -> u32 {

@@ -70,7 +70,8 @@ impl TinyLfu {
         self.counts.iter().sum()
     }
 
-    /// The window share now (for tests and the simulator's reports).
+    /// The window share now (tests).
+    #[cfg(test)]
     pub(crate) fn window_share(&self) -> f64 {
         self.climber.share
     }
@@ -116,6 +117,19 @@ impl TinyLfu {
         let s = seg(&nodes[i as usize]) as usize;
         self.lists[s].unlink(nodes, i);
         self.counts[s] -= 1;
+    }
+
+    /// Takes the entry out of its list (keeping its marks) while it must
+    /// not be evicted.
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        self.on_remove(nodes, i);
+    }
+
+    /// Puts a detached entry back at the head of its list.
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+        let s = seg(&nodes[i as usize]) as usize;
+        self.lists[s].push_front(nodes, i);
+        self.counts[s] += 1;
     }
 
     fn move_to(&mut self, nodes: &mut [impl PolicyNode], i: u32, to: u8) {
