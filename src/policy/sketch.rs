@@ -23,6 +23,9 @@ pub(crate) struct Sketch {
     sample: u64,
 }
 
+/// The fewest table words a sketch has.
+const MIN_WIDTH: u64 = 1024;
+
 /// Row seeds: each row indexes with a different mix of the key hash.
 const SEEDS: [u64; 4] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0x27d4_eb2f_1656_67c5];
 
@@ -33,9 +36,12 @@ fn mix(hash: u64, seed: u64) -> u64 {
 }
 
 impl Sketch {
-    /// A sketch for about `entries` cached entries (at least 64).
+    /// A sketch for about `entries` cached entries (at least 1024).
     pub(crate) fn new(entries: u64) -> Sketch {
-        let width = entries.clamp(64, 1 << 30).next_power_of_two() as usize;
+        // At least 1024 counters' words (8 KiB): below that, the 10 x width
+        // aging period is too short a memory for small caches (OLTP @ 250
+        // and 500 gain 1 to 2 points, and run-to-run noise shrinks).
+        let width = entries.clamp(MIN_WIDTH, 1 << 30).next_power_of_two() as usize;
         Sketch { table: vec![0; width], door: vec![0; width.div_ceil(4)], additions: 0, sample: 10 * width as u64 }
     }
 
