@@ -1,4 +1,6 @@
-//! A ghost queue: the fingerprints (key hashes) of recently evicted entries,
+//! A ghost queue: 32-bit fingerprints (the low half of the key hash, which
+//! varies within a shard; the shard is picked by bits 32..) of recently
+//! evicted entries,
 //! in FIFO order, with a bounded length. It remembers that a key was here
 //! without keeping the key or its value, so a policy can tell "evicted a
 //! moment ago and wanted again" (a sign it was evicted too early) from "new".
@@ -7,13 +9,15 @@ use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 
-/// FIFO of at most `cap` fingerprints, with O(1) membership.
+/// FIFO of at most `cap` fingerprints, with O(1) membership. About 14
+/// bytes per fingerprint (4 in the queue, ~10 in the count map); a false
+/// "recently evicted" needs a 32-bit collision among at most `cap` keys.
 #[derive(Debug, Default)]
 pub(crate) struct Ghost {
-    fifo: VecDeque<u64>,
+    fifo: VecDeque<u32>,
     /// How many times each fingerprint is in `fifo` (a key evicted twice
     /// within the window is queued twice and stays until both leave).
-    count: HashMap<u64, u32, foldhash::fast::RandomState>,
+    count: HashMap<u32, u32, foldhash::fast::RandomState>,
     cap: usize,
 }
 
@@ -36,19 +40,20 @@ impl Ghost {
         }
     }
 
-    /// Remembers an evicted key.
-    pub(crate) fn push(&mut self, fp: u64) {
+    /// Remembers an evicted key, by its hash.
+    pub(crate) fn push(&mut self, hash: u64) {
         if self.cap == 0 {
             return;
         }
+        let fp = hash as u32;
         self.fifo.push_back(fp);
         *self.count.entry(fp).or_insert(0) += 1;
         self.trim();
     }
 
-    /// True if the key was evicted recently.
-    pub(crate) fn contains(&self, fp: u64) -> bool {
-        self.count.contains_key(&fp)
+    /// True if the key (by its hash) was evicted recently.
+    pub(crate) fn contains(&self, hash: u64) -> bool {
+        self.count.contains_key(&(hash as u32))
     }
 
     /// Fingerprints held.
