@@ -11,6 +11,7 @@
 
 pub(crate) mod climber;
 pub(crate) mod ghost;
+pub(crate) mod guard;
 pub(crate) mod list;
 pub(crate) mod lru;
 pub(crate) mod s3fifo;
@@ -119,11 +120,11 @@ impl Policy {
 
     /// A read that found no entry.
     #[inline]
-    pub(crate) fn on_miss(&mut self, _hash: u64) {
+    pub(crate) fn on_miss(&mut self, hash: u64) {
         match self {
             Policy::Lru(_) => {}
             Policy::TinyLfu(p) => p.on_miss(),
-            Policy::S3Fifo(p) => p.on_miss(),
+            Policy::S3Fifo(p) => p.on_miss(hash),
         }
     }
 

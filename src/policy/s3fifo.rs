@@ -27,6 +27,7 @@
 
 use super::climber::Climber;
 use super::ghost::Ghost;
+use super::guard::{LruGuard, Verdict};
 use super::list::{List, NIL};
 use super::sketch::Sketch;
 use super::{PolicyNode, freq, seg, set_freq, set_seg};
@@ -79,6 +80,16 @@ pub(crate) struct S3Fifo {
     ghost_good: u64,
     /// Ghost admissions evicted from main unread, since the last halving.
     ghost_bad: u64,
+    /// The adaptive variant's sampled exact-LRU shadow.
+    guard: Option<LruGuard>,
+    /// CLOCK mode: the guard saw exact LRU clearly ahead, so every entry
+    /// goes to main and main's CLOCK (an approximation of LRU) decides.
+    clock_mode: bool,
+    /// Guard verdicts left in CLOCK mode before the policy is tried again.
+    clock_left: u32,
+    /// Verdicts to stay in CLOCK mode next time (doubles up to 64 while
+    /// LRU keeps winning, back to 1 once the policy holds its own).
+    backoff: u32,
 }
 
 impl Default for S3Fifo {
@@ -105,6 +116,10 @@ impl S3Fifo {
             peak: 0,
             ghost_good: 0,
             ghost_bad: 0,
+            guard: None,
+            clock_mode: false,
+            clock_left: 0,
+            backoff: 1,
         }
     }
 
@@ -119,7 +134,11 @@ impl S3Fifo {
         if let Some(s) = &mut self.sketch {
             s.increment(hash);
         }
-        if self.ghost.contains(hash) && self.ghost_admits(nodes, hash, hash_of) {
+        if self.clock_mode {
+            set_seg(&mut nodes[i as usize], MAIN);
+            self.main.push_front(nodes, i);
+            self.n_main += 1;
+        } else if self.ghost.contains(hash) && self.ghost_admits(nodes, hash, hash_of) {
             set_seg(&mut nodes[i as usize], if self.sketch.is_some() { MAIN_GHOSTED } else { MAIN });
             self.main.push_front(nodes, i);
             self.n_main += 1;
@@ -168,14 +187,43 @@ impl S3Fifo {
             }
             s.increment(hash);
             self.climber.record(true, self.peak);
+            self.guard_record(hash, true);
         }
     }
 
-    /// A read that found nothing (feeds the adaptive variant's climber).
+    /// A read that found nothing (feeds the adaptive variant's climber and
+    /// LRU guard).
     #[inline]
-    pub(crate) fn on_miss(&mut self) {
+    pub(crate) fn on_miss(&mut self, hash: u64) {
         if self.sketch.is_some() {
             self.climber.record(false, self.peak);
+            self.guard_record(hash, false);
+        }
+    }
+
+    /// Feeds a sampled read to the LRU guard and acts on its verdict: LRU
+    /// clearly ahead switches to CLOCK mode for `backoff` verdicts, after
+    /// which the policy is tried again.
+    fn guard_record(&mut self, hash: u64, hit: bool) {
+        let Some(g) = &mut self.guard else { return };
+        if !g.sampled(hash) {
+            return;
+        }
+        let verdict = g.record(hash, hit);
+        if verdict == Verdict::Pending {
+            return;
+        }
+        if self.clock_mode {
+            self.clock_left = self.clock_left.saturating_sub(1);
+            if self.clock_left == 0 {
+                self.clock_mode = false;
+            }
+        } else if matches!(verdict, Verdict::LruAhead(_)) {
+            self.clock_mode = true;
+            self.clock_left = self.backoff;
+            self.backoff = (self.backoff * 2).min(64);
+        } else {
+            self.backoff = 1;
         }
     }
 
@@ -234,6 +282,17 @@ impl S3Fifo {
         let ghost_cap = (main_target as f64 * self.ghost_share) as usize;
         if self.ghost.cap() != ghost_cap {
             self.ghost.set_cap(ghost_cap);
+        }
+        if self.sketch.is_some() && self.guard.as_ref().is_none_or(|g| total > g.capacity() + g.capacity() / 8) {
+            self.guard = Some(LruGuard::new(total));
+        }
+        if self.clock_mode {
+            // Fold the small queue into main (once per switch), then CLOCK.
+            while self.n_small > 0 {
+                let t = self.small.tail();
+                self.to_main(nodes, t);
+            }
+            return self.main_victim(nodes);
         }
         // Old verdicts on the ghost fade, so a change of workload shows.
         if self.ghost_good + self.ghost_bad > total.max(64) {

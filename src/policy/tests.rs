@@ -329,3 +329,42 @@ fn every_policy_under_concurrency_with_every_operation() {
         cache.check_invariants();
     }
 }
+
+/// Once main holds entries (here: keys read three times at the start),
+/// S3-FIFO's small queue is 10 entries. Then every key read twice, 40
+/// steps apart, in a cache of 100: exact LRU keeps each key for its second
+/// read (50% hits), while the small queue drops it first and the ghost
+/// only re-admits it on a miss (about 0%). The adaptive policy's LRU guard
+/// sees LRU's lead on its shadow and switches to CLOCK mode.
+#[test]
+fn lru_guard_catches_a_workload_lru_wins() {
+    let cap = 100;
+    let run = |kind| {
+        let mut sim = Sim::new(kind, cap);
+        for _ in 0..3 {
+            for k in 0..cap as u64 {
+                for _ in 0..3 {
+                    sim.access(k);
+                }
+            }
+        }
+        sim.hits = 0;
+        let steps = 30_000u64;
+        for t in 0..steps {
+            sim.access(1_000_000 + t);
+            if t >= 40 {
+                sim.access(1_000_000 + t - 40);
+            }
+            if t % 1000 == 0 {
+                sim.check();
+            }
+        }
+        sim.hits as f64 / (2 * steps) as f64
+    };
+    let lru = run(PolicyKind::Lru);
+    let s3 = run(PolicyKind::S3Fifo);
+    let adaptive = run(PolicyKind::Adaptive);
+    assert!(lru > 0.49, "lru {lru}");
+    assert!(s3 < 0.1, "s3fifo {s3}");
+    assert!(adaptive > 0.4, "adaptive {adaptive} (lru {lru})");
+}
