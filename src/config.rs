@@ -96,8 +96,9 @@ pub enum PolicyKind {
     /// evicted keys.
     S3Fifo,
     /// The default: S3-FIFO with a hill-climbed small queue, TinyLFU
-    /// admission for entries leaving the small queue unread, and a ghost
-    /// whose advice is graded. Chosen by measurement on real traces (see
+    /// admission for entries leaving the small queue unread, a ghost whose
+    /// advice is graded, and a sampled LRU shadow that switches to CLOCK
+    /// while plain recency is clearly ahead. Chosen by measurement on real traces (see
     /// `docs/performance.md`): it leads or ties on most of them and is never
     /// more than half a point below LRU.
     #[default]

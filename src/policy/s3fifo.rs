@@ -23,7 +23,10 @@
 //!   is failing (a loop just longer than the cache plus ghost), and a ghost
 //!   hit must then also beat main's oldest entry on frequency;
 //! * a ghost of 0.9 x main instead of 1 x (a loop just longer than the cache
-//!   again), a 2-bit counter capped at 2, and a small queue within 30%.
+//!   again), a 2-bit counter capped at 2, and a small queue within 30%;
+//! * an LRU guard (`guard.rs`): a sampled exact-LRU shadow; when LRU is
+//!   clearly ahead on it, CLOCK mode (everything in main, main's CLOCK
+//!   decides) for a while, then the policy is tried again.
 
 use super::climber::Climber;
 use super::ghost::Ghost;
