@@ -11,11 +11,18 @@
 //! whose popular keys change.
 
 /// A frequency sketch sized for a cache of about `width` entries.
+///
+/// Laid out for few cache misses: a key's four counters live in the one
+/// 64-byte block (8 words) its hash picks, and its two doorkeeper bits in
+/// one word, so a sketch operation costs two cache misses, not six (the hit
+/// path does one per read; the scattered layout cost about a third of
+/// get-hit throughput at 100k entries).
 #[derive(Debug, Clone)]
 pub(crate) struct Sketch {
-    /// 16 four-bit counters per word.
+    /// Blocks of 8 words of 16 four-bit counters.
     table: Vec<u64>,
-    /// One-bit Bloom filter of the keys seen once since the last aging.
+    /// One-bit Bloom filter of the keys seen once since the last aging
+    /// (16 bits per table word).
     door: Vec<u64>,
     /// Increments since the last aging.
     additions: u64,
@@ -25,9 +32,8 @@ pub(crate) struct Sketch {
 
 /// The fewest table words a sketch has.
 const MIN_WIDTH: u64 = 1024;
-
-/// Row seeds: each row indexes with a different mix of the key hash.
-const SEEDS: [u64; 4] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0x27d4_eb2f_1656_67c5];
+/// Words per block (one cache line).
+const BLOCK: usize = 8;
 
 #[inline]
 fn mix(hash: u64, seed: u64) -> u64 {
@@ -38,11 +44,11 @@ fn mix(hash: u64, seed: u64) -> u64 {
 impl Sketch {
     /// A sketch for about `entries` cached entries (at least 1024).
     pub(crate) fn new(entries: u64) -> Sketch {
-        // At least 1024 counters' words (8 KiB): below that, the 10 x width
-        // aging period is too short a memory for small caches (OLTP @ 250
-        // and 500 gain 1 to 2 points, and run-to-run noise shrinks).
+        // At least 1024 words (8 KiB): below that, the 10 x width aging
+        // period is too short a memory for small caches (OLTP @ 250 and
+        // 500 gain 1 to 2 points, and run-to-run noise shrinks).
         let width = entries.clamp(MIN_WIDTH, 1 << 30).next_power_of_two() as usize;
-        Sketch { table: vec![0; width], door: vec![0; width.div_ceil(4)], additions: 0, sample: 10 * width as u64 }
+        Sketch { table: vec![0; width], door: vec![0; width / 4], additions: 0, sample: 10 * width as u64 }
     }
 
     /// The number of entries the sketch was sized for.
@@ -56,39 +62,39 @@ impl Sketch {
         self.sample
     }
 
+    /// The key's doorkeeper word, counter slots (word, shift) and
+    /// doorkeeper mask.
     #[inline]
-    fn slot(&self, hash: u64, row: usize) -> (usize, u32) {
-        let x = mix(hash, SEEDS[row]);
-        ((x as usize) & (self.table.len() - 1), ((x >> 60) as u32) * 4)
-    }
-
-    #[inline]
-    fn door_bits(&self, hash: u64) -> [(usize, u64); 2] {
-        let bits = self.door.len() * 64;
-        let a = (mix(hash, 0x5851_f42d_4c95_7f2d) as usize) % bits;
-        let b = (mix(hash, 0x1405_7b7e_f767_814f) as usize) % bits;
-        [(a / 64, 1u64 << (a % 64)), (b / 64, 1u64 << (b % 64))]
-    }
-
-    fn in_door(&self, hash: u64) -> bool {
-        self.door_bits(hash).iter().all(|&(w, m)| self.door[w] & m != 0)
+    fn locate(&self, hash: u64) -> (usize, [(usize, u32); 4], u64) {
+        let x = mix(hash, 0x9e37_79b9_7f4a_7c15);
+        let y = mix(hash, 0xc2b2_ae3d_27d4_eb4f);
+        let base = ((x as usize) & (self.table.len() / BLOCK - 1)) * BLOCK;
+        let mut slots = [(0, 0); 4];
+        for (r, slot) in slots.iter_mut().enumerate() {
+            // Row r: one of the block's 8 words, one of its 16 nibbles.
+            let bits = y >> (r * 16);
+            *slot = (base + (bits & 7) as usize, ((bits >> 3) & 0xf) as u32 * 4);
+        }
+        let word = ((x >> 20) as usize) & (self.door.len() - 1);
+        let door = (1u64 << ((x >> 52) & 63)) | (1u64 << ((x >> 58) & 63));
+        (word, slots, door)
     }
 
     /// Records one sighting of the key.
     pub(crate) fn increment(&mut self, hash: u64) {
-        if !self.in_door(hash) {
-            for (w, m) in self.door_bits(hash) {
-                self.door[w] |= m;
-            }
+        let (word, slots, door) = self.locate(hash);
+        let d = &mut self.door[word];
+        if *d & door != door {
+            *d |= door;
         } else {
             // Conservative update: only the smallest counters grow, which
             // keeps the over-estimates of colliding keys down.
-            let min = self.counters(hash);
-            for row in 0..4 {
-                let (w, shift) = self.slot(hash, row);
-                let c = (self.table[w] >> shift) & 0xf;
-                if c == min && c < 15 {
-                    self.table[w] += 1 << shift;
+            let min = slots.iter().map(|&(w, sh)| (self.table[w] >> sh) & 0xf).min().unwrap_or(0);
+            if min < 15 {
+                for (w, sh) in slots {
+                    if (self.table[w] >> sh) & 0xf == min {
+                        self.table[w] += 1 << sh;
+                    }
                 }
             }
         }
@@ -98,19 +104,11 @@ impl Sketch {
         }
     }
 
-    fn counters(&self, hash: u64) -> u64 {
-        (0..4)
-            .map(|row| {
-                let (w, shift) = self.slot(hash, row);
-                (self.table[w] >> shift) & 0xf
-            })
-            .min()
-            .unwrap_or(0)
-    }
-
     /// The estimated count of the key since the last aging (0..=16).
     pub(crate) fn frequency(&self, hash: u64) -> u64 {
-        self.counters(hash) + u64::from(self.in_door(hash))
+        let (word, slots, door) = self.locate(hash);
+        let min = slots.iter().map(|&(w, sh)| (self.table[w] >> sh) & 0xf).min().unwrap_or(0);
+        min + u64::from(self.door[word] & door == door)
     }
 
     /// Halves every counter and clears the doorkeeper: old popularity fades.
@@ -145,6 +143,7 @@ mod tests {
     #[test]
     fn aging_runs_every_sample_increments() {
         let mut s = Sketch::new(64);
+        assert_eq!(s.width(), MIN_WIDTH);
         let hot = 42u64;
         for _ in 0..20 {
             s.increment(hot);
