@@ -299,7 +299,7 @@ impl S3Fifo {
             // Fold the small queue into main (once per switch), then CLOCK.
             while self.n_small > 0 {
                 let t = self.small.tail();
-                self.to_main(nodes, t);
+                self.move_to_main(nodes, t);
             }
             return self.main_victim(nodes);
         }
@@ -313,7 +313,7 @@ impl S3Fifo {
                 let t = self.small.tail();
                 if freq(&nodes[t as usize]) > PROMOTE_ABOVE {
                     // Reused while in the small queue: keep it, in main.
-                    self.to_main(nodes, t);
+                    self.move_to_main(nodes, t);
                     continue;
                 }
                 if let Some(sketch) = &self.sketch
@@ -322,13 +322,13 @@ impl S3Fifo {
                     let tf = sketch.frequency(hash_of(&nodes[t as usize]));
                     if self.n_main < main_target && tf >= FILL_MIN_FREQ {
                         // Main has room and the key was seen before.
-                        self.to_main(nodes, t);
+                        self.move_to_main(nodes, t);
                         continue;
                     }
                     let v = self.main_victim(nodes);
                     let sketch = self.sketch.as_ref().expect("adaptive");
                     if v != NIL && tf > sketch.frequency(hash_of(&nodes[v as usize])) + DUEL_MARGIN {
-                        self.to_main(nodes, t);
+                        self.move_to_main(nodes, t);
                         return v;
                     }
                 }
@@ -338,7 +338,7 @@ impl S3Fifo {
         }
     }
 
-    fn to_main<N: PolicyNode>(&mut self, nodes: &mut [N], t: u32) {
+    fn move_to_main<N: PolicyNode>(&mut self, nodes: &mut [N], t: u32) {
         self.small.unlink(nodes, t);
         self.n_small -= 1;
         set_seg(&mut nodes[t as usize], MAIN);
