@@ -368,3 +368,35 @@ fn lru_guard_catches_a_workload_lru_wins() {
     assert!(s3 < 0.1, "s3fifo {s3}");
     assert!(adaptive > 0.4, "adaptive {adaptive} (lru {lru})");
 }
+
+/// Requirement of the read path: under every policy but exact LRU, a hit
+/// writes only the entry's own policy bits (and the sketch): no list link
+/// of any entry changes.
+#[test]
+fn hits_do_no_list_surgery() {
+    for kind in [PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive] {
+        let mut sim = Sim::new(kind, 64);
+        let mut rng = XorShift(77);
+        for _ in 0..5_000 {
+            sim.access(rng.below(200) as u64);
+        }
+        let links = |s: &Sim| s.nodes.iter().map(|n| (n.prev, n.next)).collect::<Vec<_>>();
+        let before = links(&sim);
+        let resident: Vec<u64> = (0..200u64).filter(|k| sim.map.contains_key(&h(*k))).collect();
+        for _ in 0..3 {
+            for &k in &resident {
+                assert!(sim.access(k), "{kind}: resident key must hit");
+            }
+        }
+        assert_eq!(links(&sim), before, "{kind}: a hit moved a list link");
+        sim.check();
+    }
+    // Exact LRU does move the entry (that is its definition).
+    let mut sim = Sim::new(PolicyKind::Lru, 8);
+    for k in 0..8 {
+        sim.access(k);
+    }
+    let before: Vec<(u32, u32)> = sim.nodes.iter().map(|n| (n.prev, n.next)).collect();
+    sim.access(0);
+    assert_ne!(sim.nodes.iter().map(|n| (n.prev, n.next)).collect::<Vec<_>>(), before);
+}
