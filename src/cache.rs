@@ -113,6 +113,7 @@ impl Cache {
                     hasher.clone(),
                     resolved.shard_budget,
                     resolved.shard_entry_limit(i),
+                    config.policy,
                     now,
                 )))
             })
@@ -440,6 +441,21 @@ impl Cache {
         for s in self.inner.shards.iter() {
             s.0.lock().flush();
         }
+    }
+
+    /// Checks every shard's invariants, each under its lock (tests only).
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        for s in self.inner.shards.iter() {
+            s.0.lock().check_invariants();
+        }
+    }
+
+    /// Active expiry on every shard now (tests only; no maintenance thread).
+    #[cfg(test)]
+    pub(crate) fn expire_all_due(&self) -> usize {
+        let clock = &*self.inner.clock;
+        self.inner.shards.iter().map(|s| s.0.lock().expire_due(clock)).sum()
     }
 
     /// Entries stored now (expired entries not yet reclaimed included).

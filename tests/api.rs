@@ -236,7 +236,13 @@ fn stats_and_prometheus() {
 #[test]
 fn lru_evicts_least_recently_used_by_bytes() {
     // One shard, room for a handful of 1 KiB values.
-    let cfg = Config::builder().max_memory(16 * 1024).shards(1).max_key_size(64).max_value_size(1100).maintenance_ms(0);
+    let cfg = Config::builder()
+        .policy(nycache::PolicyKind::Lru)
+        .max_memory(16 * 1024)
+        .shards(1)
+        .max_key_size(64)
+        .max_value_size(1100)
+        .maintenance_ms(0);
     let c = Cache::new(cfg.build().unwrap()).unwrap();
     let v = vec![7u8; 1000];
     let mut i = 0;

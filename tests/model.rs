@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nycache::{Cache, Config, ErrorKind, KeyTtl, ManualClock, NODE_CHARGE};
+use nycache::{Cache, Config, ErrorKind, KeyTtl, ManualClock, NODE_CHARGE, PolicyKind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError};
 
@@ -838,7 +838,9 @@ const COUNT_KEYS: &[&[u8]] = &[b"", b"a", b"b", b"c", b"ab", b"k5", b"z0", b"z1"
 const COUNT_LIVE_KEYS: usize = 6;
 
 fn count_cache() -> Harness {
+    // The model checks exact LRU eviction order: pin the policy.
     let config = Config::builder()
+        .policy(PolicyKind::Lru)
         .shards(1)
         .max_entries(4)
         .max_memory(64 * 1024 * 1024)
@@ -891,7 +893,9 @@ const BYTE_MAX_VALUE: u64 = 300;
 const BYTE_BUDGET: u64 = 1024;
 
 fn byte_cache() -> Harness {
+    // The model checks exact LRU eviction order: pin the policy.
     let config = Config::builder()
+        .policy(PolicyKind::Lru)
         .shards(1)
         .max_memory(BYTE_BUDGET)
         .max_key_size(16)

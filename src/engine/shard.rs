@@ -25,8 +25,9 @@ use super::size_class::size_class;
 use crate::codec::{self, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, Fired, TimerId, TimerWheel};
+use crate::config::PolicyKind;
 use crate::policy::list::{Linked, NIL};
-use crate::policy::lru::Lru;
+use crate::policy::{Policy, PolicyNode};
 use crate::stats::Counters;
 
 /// Fixed bytes charged per entry on top of its block's size class.
@@ -47,7 +48,9 @@ pub(crate) const MAX_EXPIRY: u64 = EXPIRY_MASK;
 const ENCODING_SHIFT: u32 = 44;
 const HAS_VERSION: u64 = 1 << 48;
 const HAS_FLAGS: u64 = 1 << 49;
-// Bits 50..54 are free for the eviction policies.
+/// Bits 50..54 belong to the eviction policy (see `PolicyNode`).
+const POLICY_SHIFT: u32 = 50;
+const POLICY_MASK: u64 = 0xf << POLICY_SHIFT;
 /// A per-slot tag, bumped whenever the slot's timer record is replaced or
 /// its entry leaves, so the wheel's older records for the slot are stale.
 const TAG_SHIFT: u32 = 54;
@@ -115,6 +118,17 @@ impl Linked for Node {
     #[inline]
     fn set_next(&mut self, i: u32) {
         self.next = i;
+    }
+}
+
+impl PolicyNode for Node {
+    #[inline]
+    fn policy_bits(&self) -> u8 {
+        ((self.word & POLICY_MASK) >> POLICY_SHIFT) as u8
+    }
+    #[inline]
+    fn set_policy_bits(&mut self, bits: u8) {
+        self.word = (self.word & !POLICY_MASK) | ((u64::from(bits) & 0xf) << POLICY_SHIFT);
     }
 }
 
@@ -261,7 +275,7 @@ pub(crate) struct Shard {
     nodes: Vec<Node>,
     free: u32,
     len: u64,
-    policy: Lru,
+    policy: Policy,
     wheel: TimerWheel,
     versions: HashMap<u32, u64, foldhash::fast::RandomState>,
     flags: HashMap<u32, u32, foldhash::fast::RandomState>,
@@ -275,20 +289,25 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    /// An empty shard with its own byte budget and entry bound.
+    /// An empty shard with its own byte budget, entry bound and policy.
     pub(crate) fn new(
         hasher: KeyHasher,
         budget: u64,
         max_entries: Option<u64>,
+        policy: PolicyKind,
         now_ms: u64,
     ) -> Shard {
+        use std::hash::BuildHasher;
+        // The policy's randomness (TinyLFU's admission jitter) is seeded
+        // from the per-cache random hash seed: unpredictable, never 0.
+        let seed = hasher.hash_one(0x6a69_7474_6572u64) | 1;
         Shard {
             hasher,
             table: HashTable::new(),
             nodes: Vec::new(),
             free: NIL,
             len: 0,
-            policy: Lru::default(),
+            policy: Policy::new(policy, seed),
             wheel: TimerWheel::new(now_ms),
             versions: HashMap::with_hasher(Default::default()),
             flags: HashMap::with_hasher(Default::default()),
@@ -347,15 +366,19 @@ impl Shard {
     #[inline(always)]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let nodes = &self.nodes;
+        let lru = matches!(self.policy, Policy::Lru(_));
         self.table
             .find(hash, |&i| {
                 let node = &nodes[i as usize];
-                // A hit moves this node to the front of the LRU list, which
-                // writes its neighbours: start loading them now, so their
-                // cache misses overlap the key comparison's miss on the block
-                // instead of following it.
-                prefetch(nodes, node.prev);
-                prefetch(nodes, node.next);
+                // Under LRU a hit moves this node to the front of the list,
+                // which writes its neighbours: start loading them now, so
+                // their cache misses overlap the key comparison's miss on
+                // the block instead of following it. (The other policies
+                // only write the node itself on a hit.)
+                if lru {
+                    prefetch(nodes, node.prev);
+                    prefetch(nodes, node.next);
+                }
                 node.block().key() == key
             })
             .copied()
@@ -381,7 +404,7 @@ impl Shard {
             }
             Err(_) => unreachable!("live node {i} missing from its table"),
         }
-        self.policy.on_remove(&mut self.nodes, i);
+        self.policy.on_remove(&mut self.nodes, i, hash, why == Removal::Evicted);
         self.remove_payload(i);
         let node = &mut self.nodes[i as usize];
         node.block = None;
@@ -401,11 +424,31 @@ impl Shard {
     }
 
     /// Evicts policy victims until `extra` more bytes (and, if `new_entry`,
-    /// one more entry) fit. `keep` is never evicted.
+    /// one more entry) fit. `keep` is never evicted: it is taken out of the
+    /// policy's order meanwhile (a policy's victim search reorders entries,
+    /// so skipping it when named would stop short of room while others
+    /// could still go) and put back at the head of its list after.
     fn make_room(&mut self, extra: u64, new_entry: bool, keep: u32, clock: &dyn Clock) {
+        if !(self.used + extra > self.budget || (new_entry && self.len >= self.max_entries)) {
+            return;
+        }
+        if keep != NIL {
+            self.policy.detach(&mut self.nodes, keep);
+        }
+        self.evict_until(extra, new_entry, clock);
+        if keep != NIL {
+            self.policy.reattach(&mut self.nodes, keep);
+        }
+    }
+
+    fn evict_until(&mut self, extra: u64, new_entry: bool, clock: &dyn Clock) {
         while self.used + extra > self.budget || (new_entry && self.len >= self.max_entries) {
-            let v = self.policy.victim();
-            if v == NIL || v == keep {
+            let hasher = &self.hasher;
+            let v = self.policy.victim(&mut self.nodes, &|n: &Node| {
+                use std::hash::BuildHasher;
+                hasher.hash_one(n.block().key())
+            });
+            if v == NIL {
                 break;
             }
             let why = if self.nodes[v as usize].is_expired(clock) { Removal::ExpiredLazy } else { Removal::Evicted };
@@ -506,10 +549,11 @@ impl Shard {
     pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
+            self.policy.on_miss(hash);
             return Ok(ReadInto::Missing);
         };
         self.counters.hits += 1;
-        self.policy.on_access(&mut self.nodes, i);
+        self.policy.on_hit(&mut self.nodes, i, hash);
         let node = &self.nodes[i as usize];
         let stored = node.block().value();
         let n = codec::decoded_len(node.encoding(), stored);
@@ -532,10 +576,11 @@ impl Shard {
     ) -> Result<Option<(Block, u64, u32)>> {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
+            self.policy.on_miss(hash);
             return Ok(None);
         };
         self.counters.hits += 1;
-        self.policy.on_access(&mut self.nodes, i);
+        self.policy.on_hit(&mut self.nodes, i, hash);
         let version = if with_version { self.version_of(i, clock) } else { 0 };
         let node = &self.nodes[i as usize];
         let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
@@ -623,7 +668,7 @@ impl Shard {
                     ExpiryUpdate::Keep => old_expiry,
                 };
                 self.remove_payload(i);
-                self.policy.on_access(&mut self.nodes, i);
+                self.policy.on_hit(&mut self.nodes, i, hash);
                 let charge = Self::charge_for(&value.block, flags, new_expiry != 0);
                 self.make_room(charge, false, i, clock);
                 self.install(i, value, flags, new_expiry);
@@ -639,7 +684,11 @@ impl Shard {
                 let i = self.alloc_slot();
                 self.install(i, value, flags, at);
                 self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
-                self.policy.on_insert(&mut self.nodes, i);
+                let hasher = &self.hasher;
+                self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
+                    use std::hash::BuildHasher;
+                    hasher.hash_one(n.block().key())
+                });
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
             }
@@ -669,14 +718,15 @@ impl Shard {
             self.expiring -= 1;
         }
         // The tag stays: the slot's wheel record remains current for the
-        // overwrite (see `schedule_expiry`).
-        node.word &= TAG_MASK;
+        // overwrite (see `schedule_expiry`). So do the policy bits: the
+        // entry keeps its place in the policy's lists.
+        node.word &= TAG_MASK | POLICY_MASK;
     }
 
     /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it.
     fn install(&mut self, i: u32, value: Prepared, flags: u32, expires_at: u64) {
         let node = &mut self.nodes[i as usize];
-        node.word = (node.word & TAG_MASK) | ((value.encoding as u64) << ENCODING_SHIFT);
+        node.word = (node.word & (TAG_MASK | POLICY_MASK)) | ((value.encoding as u64) << ENCODING_SHIFT);
         node.set_expires_at(expires_at);
         if expires_at != 0 {
             self.expiring += 1;
@@ -709,7 +759,7 @@ impl Shard {
     pub(crate) fn touch(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
         match self.lookup(hash, key, clock) {
             Some(i) => {
-                self.policy.on_access(&mut self.nodes, i);
+                self.policy.on_hit(&mut self.nodes, i, hash);
                 true
             }
             None => false,
@@ -879,15 +929,9 @@ impl Shard {
         assert_eq!(self.table.len() as u64, self.len);
         assert_eq!(charged, self.used);
         assert!(self.used <= self.budget, "used {} > budget {}", self.used, self.budget);
-        // The policy list holds exactly the live nodes.
-        let mut count = 0u64;
-        let mut i = self.policy.victim();
-        while i != NIL {
-            assert!(self.nodes[i as usize].block.is_some());
-            count += 1;
-            i = self.nodes[i as usize].prev;
-        }
-        assert_eq!(count, self.len);
+        // The policy's lists hold exactly the live nodes (each live node is
+        // in one list, so a count equal to `len` over live nodes is exact).
+        assert_eq!(self.policy.check(&self.nodes), self.len);
     }
 }
 
@@ -909,7 +953,7 @@ mod tests {
     #[test]
     fn wheel_records_stay_bounded_under_churn() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), 1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), PolicyKind::Lru, 1);
         for round in 0..50_000u64 {
             let key = format!("k{}", round % 300);
             let h = hash(&s, key.as_bytes());
@@ -936,7 +980,7 @@ mod tests {
     #[test]
     fn wheel_stays_bounded_when_ttls_are_dropped_or_tags_wrap() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, 1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, PolicyKind::Lru, 1);
         let day = 86_400_000;
         for round in 0..3000u32 {
             let key = format!("p{round}");
@@ -977,13 +1021,21 @@ mod tests {
         assert_eq!(same, 0, "two caches must not share a hash function");
     }
 
-    /// Random operations keep every invariant: table and slab agree, the
-    /// policy list holds exactly the live entries, charges add up to
-    /// `used`, and `used` never exceeds the budget.
+    /// Random operations keep every invariant, under every policy: table
+    /// and slab agree, the policy's lists hold exactly the live entries,
+    /// charges add up to `used`, `used` never exceeds the budget, and the
+    /// count never exceeds `max_entries`. Values of 0..400 bytes in an
+    /// 8 KiB budget make the byte budget bind as often as the count.
     #[test]
     fn invariants_hold_under_random_operations() {
+        for policy in [PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive] {
+            random_operations(policy);
+        }
+    }
+
+    fn random_operations(policy: PolicyKind) {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), 1);
+        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), policy, 1);
         let mut x = 0x1234_5678_9abc_def0u64;
         let mut rnd = move |n: u64| {
             x ^= x << 13;
@@ -1021,7 +1073,7 @@ mod tests {
                 }
             }
             s.check_invariants();
-            assert!(s.len() <= 40, "step {step}");
+            assert!(s.len() <= 40, "{policy} step {step}");
         }
         // Stale wheel records stay bounded by what was scheduled and are
         // all drained once time passes every expiry.

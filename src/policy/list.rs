@@ -35,6 +35,12 @@ impl List {
         self.head
     }
 
+    /// The head, for checks (tests only).
+    #[cfg(test)]
+    pub(crate) fn head_index(&self) -> u32 {
+        self.head
+    }
+
     /// The least recently pushed node, or NIL.
     #[inline]
     pub(crate) fn tail(&self) -> u32 {

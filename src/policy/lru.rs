@@ -28,10 +28,34 @@ impl Lru {
         self.list.unlink(nodes, i);
     }
 
+    /// Takes the entry out of the order while it must not be evicted.
+    #[inline]
+    pub(crate) fn detach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.unlink(nodes, i);
+    }
+
+    /// Puts a detached entry back, as the most recent.
+    #[inline]
+    pub(crate) fn reattach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+        self.list.push_front(nodes, i);
+    }
+
     /// The entry to evict next, or NIL when empty.
     #[inline]
     pub(crate) fn victim(&self) -> u32 {
         self.list.tail()
+    }
+
+    /// Walks the list (tests only); returns its length.
+    #[cfg(test)]
+    pub(crate) fn check<N: Linked>(&self, nodes: &[N]) -> u64 {
+        let mut n = 0;
+        let mut i = self.list.tail();
+        while i != super::list::NIL {
+            n += 1;
+            i = nodes[i as usize].prev();
+        }
+        n
     }
 
     /// Forget everything.

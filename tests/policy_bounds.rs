@@ -1,0 +1,57 @@
+//! Every policy honours both bounds exactly: `max_entries` by count and
+//! `max_memory` by bytes, whatever the mix of entry weights.
+
+use nycache::{Cache, Config, PolicyKind};
+
+const POLICIES: [PolicyKind; 4] = [PolicyKind::Lru, PolicyKind::TinyLfu, PolicyKind::S3Fifo, PolicyKind::Adaptive];
+
+#[test]
+fn max_entries_bounds_the_count_exactly() {
+    for policy in POLICIES {
+        let cfg = Config::builder().policy(policy).max_entries(100).shards(1).maintenance_ms(0).build().unwrap();
+        let c = Cache::new(cfg).unwrap();
+        for i in 0..1000u32 {
+            c.set(&i.to_le_bytes(), b"v", None).unwrap();
+            // Reads in between, so the policies' hit paths run too.
+            let _ = c.get(&(i / 2).to_le_bytes()).unwrap();
+            assert!(c.len() <= 100, "{policy}: {} entries", c.len());
+        }
+        assert_eq!(c.len(), 100, "{policy}");
+        assert_eq!(c.stats().evictions, 900, "{policy}");
+    }
+}
+
+#[test]
+fn byte_budget_holds_with_mixed_weights() {
+    for policy in POLICIES {
+        let budget = 64 * 1024;
+        let cfg = Config::builder()
+            .policy(policy)
+            .max_memory(budget)
+            .shards(1)
+            .max_key_size(16)
+            .max_value_size(16 * 1024)
+            .maintenance_ms(0)
+            .build()
+            .unwrap();
+        let c = Cache::new(cfg).unwrap();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly small values, some large: one large entry must evict
+            // as many small ones as it needs.
+            let len = if x % 16 == 0 { 8 * 1024 + (x % 8192) as usize } else { (x % 200) as usize };
+            let key = (x % 600).to_le_bytes();
+            c.set(&key, &vec![b'w'; len], None).unwrap();
+            let _ = c.get(&((x >> 7) % 600).to_le_bytes()).unwrap();
+            let st = c.stats();
+            assert!(st.used_bytes <= budget, "{policy} step {i}: {} > {budget}", st.used_bytes);
+        }
+        // A value of a quarter of the budget still fits, by evicting.
+        c.set(b"big", &vec![b'b'; 16 * 1024], None).unwrap();
+        assert!(c.exists(b"big").unwrap(), "{policy}");
+        assert!(c.stats().used_bytes <= budget, "{policy}");
+    }
+}
