@@ -2,7 +2,10 @@
 //! 16-byte keys and 100-byte values (the workload of docs/performance.md).
 //!
 //! One test in this file on purpose: jemalloc's counters are process-wide,
-//! so no other test may allocate while it measures.
+//! so no other test may allocate while it measures. It has two phases: the
+//! engine's own accounting (exact LRU, no evictions), then the default
+//! policy on a full cache under churn, where its sketch and ghost are at
+//! their working size and must be covered by the per-entry policy charge.
 
 #![cfg(all(feature = "jemalloc", not(miri)))]
 
@@ -15,10 +18,44 @@ fn allocated() -> u64 {
 }
 
 #[test]
-fn used_bytes_agrees_with_jemalloc_at_one_million_entries() {
+fn used_bytes_agrees_with_jemalloc() {
+    engine_accounting_at_one_million_entries();
+    default_policy_on_a_full_cache_under_churn();
+}
+
+fn key_of(i: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&i.to_le_bytes());
+    key[8..].copy_from_slice(&(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_le_bytes());
+    key
+}
+
+fn default_policy_on_a_full_cache_under_churn() {
+    const MAX: u64 = 64 << 20;
+    let before = allocated();
+    let c = Cache::open(&format!("max_memory={MAX} maintenance_ms=0")).unwrap();
+    let value = [b'v'; 100];
+    // Three times what fits: the ghost queue fills up with the evicted.
+    for i in 0..1_500_000u64 {
+        c.set(&key_of(i), &value, None).unwrap();
+    }
+    let real = allocated() - before;
+    let st = c.stats();
+    assert!(st.evictions > 500_000, "the cache must be churning: {st:?}");
+    assert!(st.used_bytes <= MAX, "{st:?}");
+    let ratio = st.used_bytes as f64 / real as f64;
+    println!(
+        "default policy, full at {MAX} B: {} entries, jemalloc allocated {real} B, used_bytes {} B, ratio {ratio:.4}",
+        st.entries, st.used_bytes
+    );
+    assert!((0.9..=1.1).contains(&ratio), "used_bytes {} vs jemalloc {real}: ratio {ratio:.3}", st.used_bytes);
+    drop(c);
+}
+
+fn engine_accounting_at_one_million_entries() {
     const N: u64 = 1_000_000;
     let before = allocated();
-    let cfg = Config::builder().max_memory(4 << 30).maintenance_ms(0).build().unwrap();
+    let cfg = Config::builder().max_memory(4 << 30).maintenance_ms(0).policy(nycache::PolicyKind::Lru).build().unwrap();
     let c = Cache::new(cfg).unwrap();
     let mut key = [0u8; 16];
     let value = [b'v'; 100];

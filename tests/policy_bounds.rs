@@ -55,3 +55,20 @@ fn byte_budget_holds_with_mixed_weights() {
         assert!(c.stats().used_bytes <= budget, "{policy}");
     }
 }
+
+#[test]
+fn each_entry_pays_for_its_policy_sketch_and_ghost() {
+    // One identical entry under each policy: the charge above exact LRU is
+    // the policy's per-entry share of its sketch (tinylfu), ghost (s3fifo)
+    // or both (adaptive), so `max_memory` bounds those structures too.
+    let used = |policy| {
+        let cfg = Config::builder().policy(policy).shards(1).maintenance_ms(0).build().unwrap();
+        let c = Cache::new(cfg).unwrap();
+        c.set(b"key", b"value", None).unwrap();
+        c.stats().used_bytes
+    };
+    let [lru, tinylfu, s3fifo, adaptive] = POLICIES.map(used);
+    let (sketch, ghost) = (tinylfu - lru, s3fifo - lru);
+    assert!(sketch > 0 && ghost > 0, "lru {lru}, tinylfu {tinylfu}, s3fifo {s3fifo}");
+    assert_eq!(adaptive - lru, sketch + ghost, "adaptive keeps both a sketch and a ghost");
+}

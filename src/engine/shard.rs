@@ -15,7 +15,8 @@
 //! nothing for entries that never use them.
 //!
 //! Each entry is charged `size_class(block) + NODE_CHARGE` (+ side-table
-//! charges); `NODE_CHARGE` = 24 (node) + 8 (table slot and control byte at
+//! charges, + the policy's per-entry charge for its sketch and ghost);
+//! `NODE_CHARGE` = 24 (node) + 8 (table slot and control byte at
 //! hashbrown's typical load). See `docs/design.md`.
 
 use hashbrown::{HashMap, HashTable};
@@ -27,7 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, Fired, TimerId, TimerWheel};
 use crate::config::PolicyKind;
 use crate::policy::list::{Linked, NIL};
-use crate::policy::{Policy, PolicyNode};
+use crate::policy::{MAX_POLICY_CHARGE, Policy, PolicyNode};
 use crate::stats::Counters;
 
 /// Fixed bytes charged per entry on top of its block's size class.
@@ -213,12 +214,13 @@ fn decoded_copy(enc: Encoding, stored: &[u8]) -> Result<Block> {
 
 /// The most an entry with a key of `key_len` and a value of `value_len`
 /// bytes can be charged: its block's size class plus every fixed charge
-/// (node, CAS version, client flags, timer record). Config sizing uses it so
+/// (node, CAS version, client flags, timer record, the largest policy
+/// charge). Config sizing uses it so
 /// that "a shard holds two of the largest entries" holds for real charges.
 pub(crate) fn max_entry_charge(key_len: u64, value_len: u64) -> u64 {
     let block = (BLOCK_HEADER as u64).saturating_add(key_len).saturating_add(value_len);
     let block = usize::try_from(block).unwrap_or(usize::MAX / 2).min(usize::MAX / 2);
-    size_class(block) as u64 + NODE_CHARGE + VERSION_CHARGE + FLAGS_CHARGE + TIMER_CHARGE
+    size_class(block) as u64 + NODE_CHARGE + VERSION_CHARGE + FLAGS_CHARGE + TIMER_CHARGE + MAX_POLICY_CHARGE
 }
 
 /// The largest value length whose `max_entry_charge` with this key length
@@ -276,6 +278,8 @@ pub(crate) struct Shard {
     free: u32,
     len: u64,
     policy: Policy,
+    /// Bytes charged per entry for the policy's own structures.
+    policy_charge: u64,
     wheel: TimerWheel,
     versions: HashMap<u32, u64, foldhash::fast::RandomState>,
     flags: HashMap<u32, u32, foldhash::fast::RandomState>,
@@ -308,6 +312,7 @@ impl Shard {
             free: NIL,
             len: 0,
             policy: Policy::new(policy, seed),
+            policy_charge: Policy::entry_charge(policy),
             wheel: TimerWheel::new(now_ms),
             versions: HashMap::with_hasher(Default::default()),
             flags: HashMap::with_hasher(Default::default()),
@@ -342,7 +347,7 @@ impl Shard {
     }
 
     fn charge_of(&self, node: &Node) -> u64 {
-        let mut c = size_class(node.block().alloc_len()) as u64 + NODE_CHARGE;
+        let mut c = size_class(node.block().alloc_len()) as u64 + NODE_CHARGE + self.policy_charge;
         if node.word & HAS_VERSION != 0 {
             c += VERSION_CHARGE;
         }
@@ -356,9 +361,10 @@ impl Shard {
     }
 
     /// What an entry with this block, flags and expiry will be charged.
-    pub(crate) fn charge_for(block: &Block, flags: u32, expires: bool) -> u64 {
+    pub(crate) fn charge_for(&self, block: &Block, flags: u32, expires: bool) -> u64 {
         size_class(block.alloc_len()) as u64
             + NODE_CHARGE
+            + self.policy_charge
             + if flags != 0 { FLAGS_CHARGE } else { 0 }
             + if expires { TIMER_CHARGE } else { 0 }
     }
@@ -616,7 +622,7 @@ impl Shard {
         cond: Condition,
         clock: &dyn Clock,
     ) -> Result<()> {
-        let charge = Self::charge_for(&value.block, flags, matches!(expiry, ExpiryUpdate::At(at) if at != 0));
+        let charge = self.charge_for(&value.block, flags, matches!(expiry, ExpiryUpdate::At(at) if at != 0));
         if charge > self.budget {
             return Err(Error::with_message(
                 ErrorKind::TooLarge,
@@ -669,7 +675,7 @@ impl Shard {
                 };
                 self.remove_payload(i);
                 self.policy.on_hit(&mut self.nodes, i, hash);
-                let charge = Self::charge_for(&value.block, flags, new_expiry != 0);
+                let charge = self.charge_for(&value.block, flags, new_expiry != 0);
                 self.make_room(charge, false, i, clock);
                 self.install(i, value, flags, new_expiry);
                 self.schedule_expiry(i, old_expiry, new_expiry);

@@ -75,6 +75,16 @@ pub(crate) fn check_list<N: PolicyNode>(l: &list::List, nodes: &[N], s: u8, mask
     n
 }
 
+/// Bytes a frequency sketch costs per cached entry: it is sized to the next
+/// power of two of the peak entry count in 8-byte words plus a quarter of
+/// that for the doorkeeper, so 10 to 20 B per entry.
+pub(crate) const SKETCH_CHARGE: u64 = 16;
+/// Bytes a ghost queue costs per cached entry: up to one 32-bit fingerprint
+/// per main-queue entry, about 14 B each with its membership map.
+pub(crate) const GHOST_CHARGE: u64 = 14;
+/// The largest per-entry policy charge (config sizing uses it).
+pub(crate) const MAX_POLICY_CHARGE: u64 = SKETCH_CHARGE + GHOST_CHARGE;
+
 /// One shard's policy state: a closed set of policies, dispatched by match
 /// (no virtual call on the hot path).
 #[derive(Debug)]
@@ -95,6 +105,18 @@ impl Policy {
             PolicyKind::TinyLfu => Policy::TinyLfu(Box::new(tinylfu::TinyLfu::new(seed))),
             PolicyKind::S3Fifo => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(false))),
             PolicyKind::Adaptive => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(true))),
+        }
+    }
+
+    /// What each entry is charged for the policy's own structures (sketch,
+    /// ghost), which grow with the entry count: charging them per entry
+    /// keeps `max_memory` a bound on everything the cache holds.
+    pub(crate) fn entry_charge(kind: PolicyKind) -> u64 {
+        match kind {
+            PolicyKind::Lru => 0,
+            PolicyKind::TinyLfu => SKETCH_CHARGE,
+            PolicyKind::S3Fifo => GHOST_CHARGE,
+            PolicyKind::Adaptive => SKETCH_CHARGE + GHOST_CHARGE,
         }
     }
 
