@@ -17,7 +17,7 @@ use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
 use crate::engine::block::{Block, Value};
 use crate::engine::fork::{self, ForkLocks};
-use crate::engine::shard::{Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher};
+use crate::engine::shard::{Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher, seeded_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
 use crate::stats::Stats;
@@ -105,7 +105,7 @@ impl Cache {
         }
         let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
         let resolved = config.resolve(parallelism)?;
-        let hasher = random_key_hasher();
+        let hasher = config.hash_seed.map_or_else(random_key_hasher, seeded_key_hasher);
         let now = clock.now_ms();
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
             .map(|i| {

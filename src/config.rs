@@ -173,6 +173,12 @@ pub struct Config {
     /// Period of the background maintenance thread in milliseconds; 0 runs no
     /// background thread. Default 100.
     pub maintenance_ms: u64,
+    /// Seed of the cache's keyed hash. `None` (the default) draws it from
+    /// the operating system's randomness, which keeps keys crafted to
+    /// collide in one process from colliding in another; set it only for
+    /// reproducible simulations and tests (the sketch policies' choices
+    /// then repeat exactly).
+    pub hash_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -186,6 +192,7 @@ impl Default for Config {
             max_key_size: DEFAULT_MAX_KEY_SIZE,
             max_value_size: None,
             maintenance_ms: DEFAULT_MAINTENANCE_MS,
+            hash_seed: None,
         }
     }
 }
@@ -230,11 +237,12 @@ enum Key {
     MaxKeySize,
     MaxValueSize,
     MaintenanceMs,
+    HashSeed,
 }
 
 impl Key {
     /// Every key, indexed by `Key as usize`, for lookup and duplicate checks.
-    const ALL: [Key; 8] = [
+    const ALL: [Key; 9] = [
         Key::MaxMemory,
         Key::MaxEntries,
         Key::Shards,
@@ -243,6 +251,7 @@ impl Key {
         Key::MaxKeySize,
         Key::MaxValueSize,
         Key::MaintenanceMs,
+        Key::HashSeed,
     ];
 
     fn name(self) -> &'static str {
@@ -255,6 +264,7 @@ impl Key {
             Key::MaxKeySize => "max_key_size",
             Key::MaxValueSize => "max_value_size",
             Key::MaintenanceMs => "maintenance_ms",
+            Key::HashSeed => "hash_seed",
         }
     }
 
@@ -331,6 +341,7 @@ impl Config {
             }
             Key::MaxValueSize => self.max_value_size = Some(size_value(value).map_err(bad)?),
             Key::MaintenanceMs => self.maintenance_ms = integer_value(value).map_err(bad)?,
+            Key::HashSeed => self.hash_seed = Some(integer_value(value).map_err(bad)?),
         }
         Ok(())
     }
@@ -586,6 +597,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sets [`Config::hash_seed`] (reproducible runs only; see there).
+    pub fn hash_seed(mut self, seed: u64) -> Self {
+        self.config.hash_seed = Some(seed);
+        self
+    }
+
     /// Sets [`Config::maintenance_ms`] (0 runs no background thread).
     pub fn maintenance_ms(mut self, ms: u64) -> Self {
         self.config.maintenance_ms = ms;
@@ -767,6 +784,7 @@ mod tests {
                 max_key_size: 256,
                 max_value_size: Some(MIB),
                 maintenance_ms: 0,
+                hash_seed: None,
             }
         );
         // FromStr is the same parser.
@@ -1033,6 +1051,7 @@ mod tests {
                 max_key_size: 1024,
                 max_value_size: Some(8 * MIB),
                 maintenance_ms: 0,
+                hash_seed: None,
             }
         );
     }

@@ -251,6 +251,13 @@ pub(crate) fn random_key_hasher() -> KeyHasher {
     foldhash::fast::SeedableRandomState::with_seed(seed, foldhash::SharedSeed::global_random())
 }
 
+/// A hasher with a fixed seed (`hash_seed=`): the same keys hash the same
+/// in every run, for reproducible simulations and tests.
+pub(crate) fn seeded_key_hasher(seed: u64) -> KeyHasher {
+    static SHARED: foldhash::SharedSeed = foldhash::SharedSeed::from_u64(0x6e79_6361_6368_6521);
+    foldhash::fast::SeedableRandomState::with_seed(seed, &SHARED)
+}
+
 /// The wheel id of slot `i`'s record with tag `tag`.
 #[inline]
 fn timer_id(i: u32, tag: u64) -> TimerId {
