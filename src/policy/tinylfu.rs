@@ -88,6 +88,20 @@ impl TinyLfu {
         self.lists[WINDOW as usize].push_front(nodes, i);
         self.counts[WINDOW as usize] += 1;
         let total = self.total();
+        // While the cache fills, keep the window at its share one entry per
+        // insert (a hit tail gets its second chance first). Left to the
+        // first eviction, the whole backlog (almost every entry) moved to
+        // probation in one call: milliseconds under the shard lock.
+        let window_cap = ((total as f64 * self.climber.share) as u64).clamp(1, total);
+        if self.counts[WINDOW as usize] > window_cap {
+            let c = self.lists[WINDOW as usize].tail();
+            if freq(&nodes[c as usize]) != 0 {
+                set_freq(&mut nodes[c as usize], 0);
+                self.lists[WINDOW as usize].move_to_front(nodes, c);
+            } else {
+                self.move_to(nodes, c, PROBATION);
+            }
+        }
         if total > self.peak {
             self.peak = total;
             // Grow the sketch with the cache (only while it fills up).
