@@ -52,7 +52,7 @@ impl TinyLfu {
         TinyLfu {
             lists: [List::default(); 3],
             counts: [0; 3],
-            sketch: Sketch::new(64),
+            sketch: Sketch::empty(),
             climber: Climber::new(0.01, 0.0, 1.0, 10),
             peak: 0,
             rng: seed,
