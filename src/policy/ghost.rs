@@ -46,6 +46,11 @@ impl Ghost {
             return;
         }
         let fp = hash as u32;
+        // The ghost only advises: when its memory cannot grow, it forgets
+        // this key rather than abort the host under the shard lock.
+        if self.fifo.try_reserve(1).is_err() || self.count.try_reserve(1).is_err() {
+            return;
+        }
         self.fifo.push_back(fp);
         *self.count.entry(fp).or_insert(0) += 1;
         self.trim();

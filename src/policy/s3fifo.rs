@@ -157,8 +157,9 @@ impl S3Fifo {
             // Grow the sketch with the cache (only while it fills up).
             if let Some(s) = &mut self.sketch
                 && total > 2 * s.width()
+                && let Some(bigger) = Sketch::try_new(total)
             {
-                *s = Sketch::new(total);
+                *s = bigger;
             }
         }
     }

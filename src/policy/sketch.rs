@@ -43,12 +43,26 @@ fn mix(hash: u64, seed: u64) -> u64 {
 
 impl Sketch {
     /// A sketch for about `entries` cached entries (at least 1024).
+    #[cfg(test)]
     pub(crate) fn new(entries: u64) -> Sketch {
+        Sketch::try_new(entries).expect("test sketches fit in memory")
+    }
+
+    /// A sketch for about `entries` cached entries (at least 1024), or
+    /// `None` if its memory cannot be had: a policy then keeps its smaller
+    /// sketch rather than abort the host under the shard lock.
+    pub(crate) fn try_new(entries: u64) -> Option<Sketch> {
         // At least 1024 words (8 KiB): below that, the 10 x width aging
         // period is too short a memory for small caches (OLTP @ 250 and
         // 500 gain 1 to 2 points, and run-to-run noise shrinks).
         let width = entries.clamp(MIN_WIDTH, 1 << 30).next_power_of_two() as usize;
-        Sketch { table: vec![0; width], door: vec![0; width / 4], additions: 0, sample: 10 * width as u64 }
+        let zeroed = |n: usize| {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).ok()?;
+            v.resize(n, 0u64);
+            Some(v)
+        };
+        Some(Sketch { table: zeroed(width)?, door: zeroed(width / 4)?, additions: 0, sample: 10 * width as u64 })
     }
 
     /// A sketch with no table yet (width 0): it counts nothing until the

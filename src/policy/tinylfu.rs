@@ -105,8 +105,10 @@ impl TinyLfu {
         if total > self.peak {
             self.peak = total;
             // Grow the sketch with the cache (only while it fills up).
-            if total > 2 * self.sketch.width() {
-                self.sketch = Sketch::new(total);
+            if total > 2 * self.sketch.width()
+                && let Some(bigger) = Sketch::try_new(total)
+            {
+                self.sketch = bigger;
             }
         }
         self.record(hash);
