@@ -681,7 +681,7 @@ impl Shard {
                     ExpiryUpdate::Keep => old_expiry,
                 };
                 self.remove_payload(i);
-                self.policy.on_hit(&mut self.nodes, i, hash);
+                self.policy.on_write(&mut self.nodes, i, hash);
                 let charge = self.charge_for(&value.block, flags, new_expiry != 0);
                 self.make_room(charge, false, i, clock);
                 self.install(i, value, flags, new_expiry);
@@ -772,7 +772,7 @@ impl Shard {
     pub(crate) fn touch(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
         match self.lookup(hash, key, clock) {
             Some(i) => {
-                self.policy.on_hit(&mut self.nodes, i, hash);
+                self.policy.on_write(&mut self.nodes, i, hash);
                 true
             }
             None => false,
@@ -788,8 +788,8 @@ impl Shard {
             return true;
         }
         self.change_expiry(i, at);
-        // A TTL added to an entry charges its timer record: make room by
-        // plain LRU order (which may pick this very entry).
+        // A TTL added to an entry charges its timer record: make room in
+        // the policy's order (which may pick this very entry).
         self.make_room(0, false, NIL, clock);
         true
     }

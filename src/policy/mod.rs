@@ -5,8 +5,10 @@
 //! Every policy answers the same events: insert, hit, miss, remove, and
 //! one question, `victim`. Besides its links, a policy may keep 4 bits in
 //! each entry ([`PolicyNode::policy_bits`]): a 2-bit access counter and a
-//! 2-bit segment id. The non-LRU policies only touch those bits on a hit
-//! (plus, for TinyLFU, the frequency sketch): list work waits until
+//! 2-bit segment id. The non-LRU policies move no list link on a hit: they
+//! set those bits, and the sketch policies count the key in their sketch
+//! (the adaptive one also feeds its climber and, on sampled keys or in
+//! shards of at most 1024 entries, its LRU guard). List work waits until
 //! `victim`, which runs on the write path when room is needed.
 
 pub(crate) mod climber;
@@ -130,13 +132,25 @@ impl Policy {
         }
     }
 
-    /// A read (or overwrite) of entry `i`.
+    /// A read that found entry `i`.
     #[inline]
     pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
-            Policy::TinyLfu(p) => p.on_hit(nodes, i, hash),
-            Policy::S3Fifo(p) => p.on_hit(nodes, i, hash),
+            Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, true),
+            Policy::S3Fifo(p) => p.on_hit(nodes, i, hash, true),
+        }
+    }
+
+    /// A use of entry `i` that is not a read (overwrite, incr, touch): it
+    /// counts as an access for eviction, but not as a read hit in the
+    /// adaptive machinery's hit-ratio samples.
+    #[inline]
+    pub(crate) fn on_write<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+        match self {
+            Policy::Lru(p) => p.on_access(nodes, i),
+            Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, false),
+            Policy::S3Fifo(p) => p.on_hit(nodes, i, hash, false),
         }
     }
 

@@ -176,16 +176,17 @@ impl S3Fifo {
         t == NIL || s.frequency(hash) > s.frequency(hash_of(&nodes[t as usize]))
     }
 
-    /// A hit: bump the 2-bit counter (saturating at 3).
+    /// A hit: bump the 2-bit counter (saturating at `max_freq`: 3 for plain
+    /// S3-FIFO, 2 for the adaptive variant).
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, read: bool) {
         let n = &mut nodes[i as usize];
         let f = freq(n);
         if f < self.max_freq {
             set_freq(n, f + 1);
         }
         if let Some(s) = &mut self.sketch {
-            if seg(n) == MAIN_GHOSTED {
+            if seg(n) == MAIN_GHOSTED && read {
                 set_seg(n, MAIN);
                 self.ghost_good += 1;
             }
@@ -196,8 +197,12 @@ impl S3Fifo {
             if f < self.max_freq {
                 s.increment(hash);
             }
-            self.climber.record(true, self.peak);
-            self.guard_record(hash, true);
+            // Only reads grade the ghost and feed the climber and the
+            // guard: they judge the hit ratio, and a write is no read hit.
+            if read {
+                self.climber.record(true, self.peak);
+                self.guard_record(hash, true);
+            }
         }
     }
 
@@ -297,7 +302,8 @@ impl S3Fifo {
             self.guard = Some(LruGuard::new(total));
         }
         if self.clock_mode {
-            // Fold the small queue into main (once per switch), then CLOCK.
+            // Fold the small queue into main (every call while it holds
+            // entries; it empties on the first), then CLOCK.
             while self.n_small > 0 {
                 let t = self.small.tail();
                 self.move_to_main(nodes, t);

@@ -116,10 +116,12 @@ impl TinyLfu {
 
     /// A hit: set the access bit and count the key.
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, read: bool) {
         set_freq(&mut nodes[i as usize], 1);
         self.record(hash);
-        self.climber.record(true, self.peak);
+        if read {
+            self.climber.record(true, self.peak);
+        }
     }
 
     /// A read that found nothing: only the climber's sample counts it.
