@@ -44,8 +44,20 @@ fn byte_budget_holds_with_mixed_weights() {
             // as many small ones as it needs.
             let len = if x % 16 == 0 { 8 * 1024 + (x % 8192) as usize } else { (x % 200) as usize };
             let key = (x % 600).to_le_bytes();
-            c.set(&key, &vec![b'w'; len], None).unwrap();
-            let _ = c.get(&((x >> 7) % 600).to_le_bytes()).unwrap();
+            // Writes that add side charges too: a TTL's timer record, client
+            // flags, and a CAS version assigned by `gets` (which makes room
+            // while the entry it reads is set aside).
+            match (x >> 20) % 4 {
+                0 => c.set(&key, &vec![b'w'; len], Some(std::time::Duration::from_secs(60))).unwrap(),
+                1 => c.set_with_flags(&key, &vec![b'w'; len], None, 3).unwrap(),
+                _ => c.set(&key, &vec![b'w'; len], None).unwrap(),
+            }
+            let other = ((x >> 7) % 600).to_le_bytes();
+            if (x >> 30) % 3 == 0 {
+                let _ = c.gets(&other).unwrap();
+            } else {
+                let _ = c.get(&other).unwrap();
+            }
             let st = c.stats();
             assert!(st.used_bytes <= budget, "{policy} step {i}: {} > {budget}", st.used_bytes);
         }

@@ -301,7 +301,7 @@ fn every_policy_under_concurrency_with_every_operation() {
                             let key = format!("k{}", rng.below(400));
                             let key = key.as_bytes();
                             let ttl = (rng.below(4) == 0).then(|| Duration::from_millis(1 + rng.below(50) as u64));
-                            match rng.below(12) {
+                            match rng.below(17) {
                                 0..=2 => drop(cache.get(key).unwrap()),
                                 3..=4 => cache.set(key, &vec![b'v'; rng.below(300)], ttl).unwrap(),
                                 5 => drop(cache.add(key, b"a", ttl)),
@@ -309,6 +309,17 @@ fn every_policy_under_concurrency_with_every_operation() {
                                 7 => drop(cache.expire(key, ttl).unwrap()),
                                 8 => drop(cache.persist(key).unwrap()),
                                 9 => drop(cache.touch(key).unwrap()),
+                                10 => drop(cache.replace(key, &vec![b'r'; rng.below(200)], ttl)),
+                                11 => cache.set_with_flags(key, b"f", ttl, 7).unwrap(),
+                                // gets makes room for a CAS version while
+                                // the entry it reads is set aside.
+                                12 => {
+                                    if let Some(v) = cache.gets(key).unwrap() {
+                                        drop(cache.cas(key, b"c", ttl, v.version));
+                                    }
+                                }
+                                13 => drop(cache.scan(0, Some(b"k1*"), 64).unwrap()),
+                                14 if rng.below(50) == 0 => cache.flush(),
                                 // Values that are not numbers fail; that is fine.
                                 _ => drop(cache.incr(key, 1 + rng.below(5) as i64)),
                             }
