@@ -180,6 +180,8 @@ fn replay(keys: &[u64], size: u64, policy: PolicyKind) -> u64 {
         policy,
         maintenance_ms: 0,
         max_value_size: Some(64),
+        // NYCACHE_SIM_SEED pins the hash seed (reproducible rows).
+        hash_seed: std::env::var("NYCACHE_SIM_SEED").ok().map(|s| s.parse().expect("NYCACHE_SIM_SEED")),
         ..Config::default()
     };
     let cache = Cache::new(config).expect("config");
