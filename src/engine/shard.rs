@@ -560,6 +560,23 @@ impl Shard {
 
     /// Reads the value into `buf` (a copy, decompressed if needed).
     pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
+        let cap = buf.len();
+        self.read_with(hash, key, cap, clock, |enc, stored, n| codec::decode_into(enc, stored, &mut buf[..n]))
+    }
+
+    /// Looks the value up and, if its decoded length `n` is at most `cap`,
+    /// hands `fill` its stored form (encoding, stored bytes, `n`) under the
+    /// shard lock, so a caller can copy it out without taking a reference
+    /// on the block (the C API writes through a raw pointer this way).
+    #[inline]
+    pub(crate) fn read_with(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        cap: usize,
+        clock: &dyn Clock,
+        fill: impl FnOnce(Encoding, &[u8], usize) -> Result<()>,
+    ) -> Result<ReadInto> {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
             self.policy.on_miss(hash);
@@ -570,10 +587,10 @@ impl Shard {
         let node = &self.nodes[i as usize];
         let stored = node.block().value();
         let n = codec::decoded_len(node.encoding(), stored);
-        if n > buf.len() {
+        if n > cap {
             return Ok(ReadInto::TooSmall(n));
         }
-        codec::decode_into(node.encoding(), stored, &mut buf[..n])?;
+        fill(node.encoding(), stored, n)?;
         Ok(ReadInto::Copied(n))
     }
 

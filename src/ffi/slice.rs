@@ -58,6 +58,12 @@ impl OutBuf {
         self.cap
     }
 
+    /// True if the buffer shares memory with `bytes`.
+    pub(crate) fn overlaps(&self, bytes: &[u8]) -> bool {
+        let (a, b) = (self.ptr as usize, bytes.as_ptr() as usize);
+        self.cap > 0 && !bytes.is_empty() && a < b + bytes.len() && b < a + self.cap
+    }
+
     /// Copies `bytes` to the start of the buffer; the caller checked that
     /// they fit (`bytes.len() <= cap`).
     pub(crate) fn write(&self, bytes: &[u8]) {
@@ -221,7 +227,12 @@ mod tests {
         // SAFETY: `b` is 12 writable bytes; the source range lies inside it too.
         let out = unsafe { buffer(p.add(4).cast(), 8, "buf") }.unwrap();
         // SAFETY: the first 3 bytes of `b` are readable; the copy may overlap them.
-        out.write(unsafe { std::slice::from_raw_parts(p, 3) });
+        // SAFETY: as above.
+        let key = unsafe { std::slice::from_raw_parts(p, 3) };
+        // SAFETY: bytes 3..5 of `b`, read only.
+        let straddling = unsafe { std::slice::from_raw_parts(p.add(3), 2) };
+        assert!(!out.overlaps(key) && out.overlaps(straddling));
+        out.write(key);
         assert_eq!(&b, b"key-key-room");
         let mut n = 0usize;
         // SAFETY: `n` is a writable usize.

@@ -1042,6 +1042,26 @@ static void test_stats_and_metrics(void) {
     for (size_t i = 0; i < sizeof page; i++) page[i] = "abcdefgh"[i % 8];
     OK(nyc_set(z, S("page"), page, sizeof page, 0));
     CHECK(stats_of(z).compressed_bytes_saved > 0);
+    /* A compressed value reads back whole (decompressed into the buffer),
+       reports its plain length when the buffer is too small, and comes out
+       the same through a value handle. */
+    static char back[sizeof page];
+    size_t blen = 0;
+    OK(nyc_get(z, S("page"), back, sizeof back, &blen));
+    CHECK(blen == sizeof page && memcmp(back, page, sizeof page) == 0);
+    blen = 0;
+    CHECK_ST(nyc_get(z, S("page"), back, 100, &blen), NYC_BUFFER_TOO_SMALL);
+    CHECK(blen == sizeof page);
+    nyc_value *pv = NULL;
+    OK(nyc_get_value(z, S("page"), &pv));
+    CHECK(nyc_value_len(pv) == sizeof page && memcmp(nyc_value_data(pv), page, sizeof page) == 0);
+    nyc_value_free(pv);
+    /* The key may sit in the very buffer the value is copied into. */
+    OK(nyc_set(z, S("shared-key"), "0123456789abcdef", 16, 0));
+    char scratch[32];
+    memcpy(scratch, "shared-key", 10);
+    OK(nyc_get(z, scratch, 10, scratch, sizeof scratch, &blen));
+    CHECK(blen == 16 && memcmp(scratch, "0123456789abcdef", 16) == 0);
     nyc_close(z);
 
     /* Metrics text: Prometheus format with the same numbers. */
