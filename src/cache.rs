@@ -281,17 +281,19 @@ impl Cache {
 
     /// Like [`get_into`](Self::get_into) for a destination that is not a
     /// Rust slice: `fill` receives the stored form (encoding, bytes, decoded
-    /// length) under the shard lock when the decoded length is at most
-    /// `cap`. Returns the decoded length, or `None` if absent.
-    pub(crate) fn read_with(
+    /// length) and, if `WITH_VERSION`, the CAS version, under the shard lock
+    /// when the decoded length is at most `cap`. Returns the decoded length,
+    /// or `None` if absent.
+    #[inline]
+    pub(crate) fn read_with<const WITH_VERSION: bool>(
         &self,
         key: &[u8],
         cap: usize,
-        fill: impl FnOnce(crate::codec::Encoding, &[u8], usize) -> Result<()>,
+        fill: impl FnOnce(crate::codec::Encoding, &[u8], usize, u64) -> Result<()>,
     ) -> Result<Option<usize>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        match self.shard(hash).lock().read_with(hash, key, cap, &*self.inner.clock, fill)? {
+        match self.shard(hash).lock().read_with::<WITH_VERSION>(hash, key, cap, &*self.inner.clock, fill)? {
             ReadInto::Missing => Ok(None),
             ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
         }

@@ -445,7 +445,7 @@ mod tests {
             let mut now = start;
             for _ in 0..2_000 {
                 for _ in 0..rng.below(20) {
-                    let id = rng.below(3_000) as u64;
+                    let id = rng.below(3_000);
                     let exp = now + rng.delay() - 32; // some already due
                     match rng.below(4) {
                         // Shorter or new expiry: the caller must schedule.

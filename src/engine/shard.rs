@@ -561,21 +561,25 @@ impl Shard {
     /// Reads the value into `buf` (a copy, decompressed if needed).
     pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
         let cap = buf.len();
-        self.read_with(hash, key, cap, clock, |enc, stored, n| codec::decode_into(enc, stored, &mut buf[..n]))
+        self.read_with::<false>(hash, key, cap, clock, |enc, stored, n, _| codec::decode_into(enc, stored, &mut buf[..n]))
     }
 
     /// Looks the value up and, if its decoded length `n` is at most `cap`,
-    /// hands `fill` its stored form (encoding, stored bytes, `n`) under the
-    /// shard lock, so a caller can copy it out without taking a reference
-    /// on the block (the C API writes through a raw pointer this way).
+    /// hands `fill` its stored form (encoding, stored bytes, `n`) and, if
+    /// `WITH_VERSION`, its CAS version, under the shard lock, so a caller
+    /// can copy it out without taking a reference on the block (the C API
+    /// writes through a raw pointer this way). A value that does not fit
+    /// gets no version: assigning one charges memory and may evict. (A
+    /// const parameter, so plain reads carry no version code at all: as a
+    /// runtime flag it cost the C API's hit path 15%.)
     #[inline]
-    pub(crate) fn read_with(
+    pub(crate) fn read_with<const WITH_VERSION: bool>(
         &mut self,
         hash: u64,
         key: &[u8],
         cap: usize,
         clock: &dyn Clock,
-        fill: impl FnOnce(Encoding, &[u8], usize) -> Result<()>,
+        fill: impl FnOnce(Encoding, &[u8], usize, u64) -> Result<()>,
     ) -> Result<ReadInto> {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
@@ -585,12 +589,13 @@ impl Shard {
         self.counters.hits += 1;
         self.policy.on_hit(&mut self.nodes, i, hash);
         let node = &self.nodes[i as usize];
-        let stored = node.block().value();
-        let n = codec::decoded_len(node.encoding(), stored);
+        let n = codec::decoded_len(node.encoding(), node.block().value());
         if n > cap {
             return Ok(ReadInto::TooSmall(n));
         }
-        fill(node.encoding(), stored, n)?;
+        let version = if WITH_VERSION { self.version_of(i, clock) } else { 0 };
+        let node = &self.nodes[i as usize];
+        fill(node.encoding(), node.block().value(), n, version)?;
         Ok(ReadInto::Copied(n))
     }
 

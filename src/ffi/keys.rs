@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::nyc_value;
-use super::slice::{Out, OutBuf, buffer, bytes, out_param};
+use super::slice::{OutBuf, buffer, bytes, out_param};
 use super::status::{fail_static, nyc_status};
-use crate::KeyTtl;
 use crate::codec::{self, Encoding};
 use crate::error::{Error, ErrorKind, Result};
+use crate::{Cache, KeyTtl};
 
 /// `ttl_ms` as the Rust API's TTL (0 = none).
 #[inline]
@@ -180,35 +180,7 @@ pub unsafe extern "C" fn nyc_get(
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` is NULL or writable.
         let len = unsafe { out_param(len, "len") }?;
-        // One copy under the shard lock, straight into the caller's memory
-        // through a raw pointer: no reference on the block to take and drop
-        // (a `Value` handle cost ~6 ns a hit), and no Rust reference ever
-        // formed over the caller's buffer.
-        // The copy is made while the key is still borrowed by the lookup,
-        // so a buffer that overlaps the key (legal C) gets a private copy
-        // of the key first.
-        let key_copy;
-        let key = if buf.overlaps(key) {
-            key_copy = key.to_vec();
-            &key_copy[..]
-        } else {
-            key
-        };
-        let found = c.read_with(key, buf.cap(), |encoding, stored, n| match encoding {
-            Encoding::Raw => {
-                buf.write(stored);
-                Ok(())
-            }
-            Encoding::Lz4 => {
-                let mut plain = Vec::new();
-                plain.try_reserve_exact(n).map_err(|_| out_of_memory(n))?;
-                plain.resize(n, 0);
-                codec::decode_into(encoding, stored, &mut plain)?;
-                buf.write(&plain);
-                Ok(())
-            }
-        })?;
-        let Some(n) = found else {
+        let Some(n) = read_to_buffer::<false>(c, key, &buf, &mut 0)? else {
             return Ok(missing());
         };
         len.set(n);
@@ -219,22 +191,51 @@ pub unsafe extern "C" fn nyc_get(
     })
 }
 
+/// The read behind `nyc_get` and `nyc_gets`: one lookup, and one copy
+/// under the shard lock straight into the caller's memory through a raw
+/// pointer (no reference on the block to take and drop: a `Value` handle
+/// cost ~6 ns a hit; no Rust reference formed over the caller's buffer).
+/// With `WITH_VERSION`, `version` receives the CAS version, which the shard
+/// assigns only if the value fits. Returns the value's length (copied iff
+/// it is at most `buf.cap()`), or `None` if absent.
+#[inline]
+fn read_to_buffer<const WITH_VERSION: bool>(
+    c: &Cache,
+    key: &[u8],
+    buf: &OutBuf,
+    version: &mut u64,
+) -> Result<Option<usize>> {
+    // The copy is made while the lookup still borrows the key, so a buffer
+    // that overlaps the key (legal C) gets a private copy of the key first.
+    let key_copy;
+    let key = if buf.overlaps(key) {
+        key_copy = key.to_vec();
+        &key_copy[..]
+    } else {
+        key
+    };
+    c.read_with::<WITH_VERSION>(key, buf.cap(), |encoding, stored, n, v| {
+        *version = v;
+        match encoding {
+            Encoding::Raw => buf.write(stored),
+            Encoding::Lz4 => {
+                let mut plain = Vec::new();
+                plain.try_reserve_exact(n).map_err(|_| out_of_memory(n))?;
+                plain.resize(n, 0);
+                codec::decode_into(encoding, stored, &mut plain)?;
+                buf.write(&plain);
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cold]
 fn out_of_memory(n: usize) -> Error {
     Error::with_message(
         ErrorKind::OutOfMemory,
         format!("no memory to decompress a value of {n} bytes"),
     )
-}
-
-/// Writes the value's length to `len` and, if it fits, the value to `buf`.
-fn copy_out(value: &[u8], buf: &OutBuf, len: Out<usize>) -> Result<nyc_status> {
-    len.set(value.len());
-    if value.len() > buf.cap() {
-        return Err(too_small(value.len(), buf.cap()));
-    }
-    buf.write(value);
-    Ok(nyc_status::NYC_OK)
 }
 
 /// Like `nyc_get`, also writing the value's CAS version to `*version` (for
@@ -261,23 +262,16 @@ pub unsafe extern "C" fn nyc_gets(
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `len` and `version` are NULL or writable.
         let (len, version) = unsafe { (out_param(len, "len")?, out_param(version, "version")?) };
-        // A plain read first when the value might not fit, so that a
-        // too-small buffer does not assign (and charge for) a version.
-        if cap < c.max_value_size() as usize {
-            let Some(value) = c.get(key)? else {
-                return Ok(missing());
-            };
-            if value.len() > cap {
-                len.set(value.len());
-                return Err(too_small(value.len(), cap));
-            }
-        }
-        let Some(found) = c.gets(key)? else {
+        let mut v = 0;
+        let Some(n) = read_to_buffer::<true>(c, key, &buf, &mut v)? else {
             return Ok(missing());
         };
-        let status = copy_out(&found.value, &buf, len)?;
-        version.set(found.version);
-        Ok(status)
+        len.set(n);
+        if n > buf.cap() {
+            return Err(too_small(n, buf.cap()));
+        }
+        version.set(v);
+        Ok(nyc_status::NYC_OK)
     })
 }
 
@@ -449,4 +443,74 @@ pub unsafe extern "C" fn nyc_incr(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::{nyc_close, nyc_open, nyc_stats};
+
+    #[test]
+    fn gets_with_a_small_buffer_reads_once_and_assigns_no_version() {
+        let mut c = std::ptr::null_mut();
+        let (mut len, mut version, mut buf) = (0usize, 0u64, [0u8; 16]);
+        let mut st = crate::ffi::nyc_cache_stats::default();
+        // SAFETY: a live handle from nyc_open until nyc_close; valid keys, buffers and out-pointers.
+        unsafe {
+            assert_eq!(
+                nyc_open(c"max_memory=1MiB maintenance_ms=0".as_ptr(), &mut c),
+                nyc_status::NYC_OK
+            );
+            let value = b"a value of 24 bytes long";
+            assert_eq!(
+                nyc_set(
+                    c,
+                    b"k".as_ptr().cast(),
+                    1,
+                    value.as_ptr().cast(),
+                    value.len(),
+                    0
+                ),
+                nyc_status::NYC_OK
+            );
+            nyc_stats(c, &mut st);
+            let used = st.used_bytes;
+            let st_probe = nyc_gets(
+                c,
+                b"k".as_ptr().cast(),
+                1,
+                buf.as_mut_ptr().cast(),
+                16,
+                &mut len,
+                &mut version,
+            );
+            assert_eq!(st_probe, nyc_status::NYC_BUFFER_TOO_SMALL);
+            assert_eq!(
+                (len, version),
+                (value.len(), 0),
+                "only the length is written"
+            );
+            nyc_stats(c, &mut st);
+            assert_eq!(
+                (st.used_bytes, st.hits),
+                (used, 1),
+                "no version charged, one lookup counted"
+            );
+            let mut big = [0u8; 32];
+            let ok = nyc_gets(
+                c,
+                b"k".as_ptr().cast(),
+                1,
+                big.as_mut_ptr().cast(),
+                32,
+                &mut len,
+                &mut version,
+            );
+            assert_eq!(ok, nyc_status::NYC_OK);
+            assert!(version != 0 && &big[..len] == value);
+            nyc_stats(c, &mut st);
+            assert!(st.used_bytes > used, "a version assigned is charged");
+            nyc_close(c);
+        }
+    }
 }

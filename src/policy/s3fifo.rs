@@ -116,7 +116,7 @@ impl S3Fifo {
             ghost: Ghost::default(),
             ghost_share: if adaptive { ADAPTIVE_GHOST_SHARE } else { 1.0 },
             max_freq: if adaptive { 2 } else { 3 },
-            sketch: adaptive.then(|| Sketch::empty()),
+            sketch: adaptive.then(Sketch::empty),
             climber,
             peak: 0,
             ghost_good: 0,
