@@ -18,6 +18,11 @@
 #include <stdint.h>
 
 /**
+ * The length `nyc_mget_packed` writes for a key that is absent.
+ */
+#define NYC_ABSENT 18446744073709551615ull
+
+/**
  * The most slots one `nyc_scan` step visits, whatever `count` asks: a
  * step holds a shard's lock, so it must stay short for writers.
  */
@@ -529,6 +534,73 @@ enum nyc_status nyc_open(const char *config, struct nyc_cache **out);
  * `cache` is NULL or a handle from `nyc_open` that is not used afterwards.
  */
 void nyc_close(struct nyc_cache *cache);
+
+/**
+ * Reads `n` keys packed back to back in `keys` (key `i` is the next
+ * `klens[i]` bytes) and copies the values found back to back into `buf`
+ * (capacity `cap`): `vlens[i]` receives the length of key `i`'s value, or
+ * `NYC_ABSENT` if it is absent, and `*needed` the total length of the
+ * values found. Value `i` starts where the found values before it end.
+ *
+ * Statuses: `NYC_OK`; `NYC_BUFFER_TOO_SMALL` when the values found do not
+ * fit in `cap` bytes: `*needed` and `vlens` are written, `buf` holds only
+ * a prefix (retry with `*needed` bytes or more; each key is read again,
+ * and values may change in between); `NYC_INVALID_ARGUMENT` (NULL handle,
+ * `vlens` or `needed`, a NULL range with a length); `NYC_TOO_LARGE` (a key
+ * over the limit; nothing is read); `NYC_OUT_OF_MEMORY` (no memory to
+ * decompress a value stored compressed).
+ *
+ * # Safety
+ * `cache` is NULL or live; `klens` is NULL or `n` readable lengths; `keys`
+ * is NULL or readable for their sum; `buf` is NULL or `cap` writable
+ * bytes; `vlens` is NULL or `n` writable lengths; `needed` is NULL or
+ * writable.
+ */
+enum nyc_status nyc_mget_packed(const struct nyc_cache *cache,
+                                const void *keys,
+                                const size_t *klens,
+                                size_t n,
+                                void *buf,
+                                size_t cap,
+                                size_t *vlens,
+                                size_t *needed);
+
+/**
+ * Stores `n` pairs with one TTL (`ttl_ms` 0 = no expiry): key `i` is the
+ * next `klens[i]` bytes of `keys`, its value the next `vlens[i]` bytes of
+ * `vals`.
+ *
+ * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` / `NYC_TOO_LARGE` for a bad
+ * argument, found before anything is stored; `NYC_OUT_OF_MEMORY` (the
+ * pairs before the failing one are stored).
+ *
+ * # Safety
+ * `cache` is NULL or live; `klens` and `vlens` are NULL or `n` readable
+ * lengths; `keys` and `vals` are NULL or readable for the sums of theirs.
+ */
+enum nyc_status nyc_mset_packed(const struct nyc_cache *cache,
+                                const void *keys,
+                                const size_t *klens,
+                                const void *vals,
+                                const size_t *vlens,
+                                size_t n,
+                                uint64_t ttl_ms);
+
+/**
+ * Deletes `n` keys packed back to back in `keys` (key `i` is the next
+ * `klens[i]` bytes); writes how many existed to `*deleted` (may be NULL).
+ * Statuses: `NYC_OK`, `NYC_INVALID_ARGUMENT`, `NYC_TOO_LARGE` (a key over
+ * the limit; nothing is deleted).
+ *
+ * # Safety
+ * `cache` is NULL or live; `klens` is NULL or `n` readable lengths; `keys`
+ * is NULL or readable for their sum; `deleted` is NULL or writable.
+ */
+enum nyc_status nyc_mdelete_packed(const struct nyc_cache *cache,
+                                   const void *keys,
+                                   const size_t *klens,
+                                   size_t n,
+                                   size_t *deleted);
 
 /**
  * One step of a cursor iteration over the keys (Redis SCAN). Start with

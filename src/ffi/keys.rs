@@ -199,7 +199,7 @@ pub unsafe extern "C" fn nyc_get(
 /// assigns only if the value fits. Returns the value's length (copied iff
 /// it is at most `buf.cap()`), or `None` if absent.
 #[inline]
-fn read_to_buffer<const WITH_VERSION: bool>(
+pub(crate) fn read_to_buffer<const WITH_VERSION: bool>(
     c: &Cache,
     key: &[u8],
     buf: &OutBuf,

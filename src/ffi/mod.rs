@@ -21,6 +21,7 @@ pub mod boundary;
 pub mod handles;
 pub mod keys;
 pub mod lifecycle;
+pub mod packed;
 pub mod scan;
 pub mod slice;
 pub mod stats;

@@ -64,6 +64,17 @@ impl OutBuf {
         self.cap > 0 && !bytes.is_empty() && a < b + bytes.len() && b < a + self.cap
     }
 
+    /// The part of the buffer from byte `offset` on (`offset <= cap`), for
+    /// filling a buffer with several values back to back.
+    pub(crate) fn tail(&self, offset: usize) -> OutBuf {
+        assert!(offset <= self.cap, "OutBuf::tail past the capacity");
+        OutBuf {
+            // `wrapping_add` keeps this safe code; the pointer is only written through after `write`'s check.
+            ptr: self.ptr.wrapping_add(offset),
+            cap: self.cap - offset,
+        }
+    }
+
     /// Copies `bytes` to the start of the buffer; the caller checked that
     /// they fit (`bytes.len() <= cap`).
     pub(crate) fn write(&self, bytes: &[u8]) {

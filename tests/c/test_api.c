@@ -851,6 +851,93 @@ static void test_batches(void) {
     nyc_close(c);
 }
 
+/* ---- packed batches ---- */
+
+static void test_packed_batches(void) {
+    nyc_cache *c = open_cache("max_key_size=16 max_value_size=64");
+    size_t deleted_null = 0;
+    /* keys "a", "", "ccc" back to back; values "1", "22", "" */
+    const char keys[] = "accc";
+    size_t klens[3] = {1, 0, 3};
+    const char vals[] = "122";
+    size_t vlens_in[3] = {1, 2, 0};
+    OK(nyc_mset_packed(c, keys, klens, vals, vlens_in, 3, 0));
+    CHECK(get_is(c, S("a"), S("1")));
+    CHECK(get_is(c, NULL, 0, S("22")));
+    CHECK(get_is(c, S("ccc"), NULL, 0));
+
+    /* mget: found values back to back, NYC_ABSENT for the missing key. */
+    const char qkeys[] = "cccmissinga";
+    size_t qklens[4] = {3, 7, 1, 0};
+    char buf[16];
+    size_t vlens[4], needed = 99;
+    OK(nyc_mget_packed(c, qkeys, qklens, 4, buf, sizeof buf, vlens, &needed));
+    CHECK(vlens[0] == 0 && vlens[1] == NYC_ABSENT && vlens[2] == 1 && vlens[3] == 2);
+    CHECK(needed == 3 && memcmp(buf, "122", 3) == 0);
+
+    /* Too small: the lengths and the total come back, the status says so. */
+    char small[2];
+    needed = 0;
+    CHECK_ST(nyc_mget_packed(c, qkeys, qklens, 4, small, sizeof small, vlens, &needed),
+             NYC_BUFFER_TOO_SMALL);
+    CHECK(needed == 3 && vlens[2] == 1 && vlens[3] == 2 && vlens[1] == NYC_ABSENT);
+    CHECK(contains(nyc_last_error(), "3 bytes"));
+    /* Asking for the lengths only. */
+    CHECK_ST(nyc_mget_packed(c, qkeys, qklens, 4, NULL, 0, vlens, &needed), NYC_BUFFER_TOO_SMALL);
+    CHECK(needed == 3);
+    /* No keys: nothing to read. */
+    OK(nyc_mget_packed(c, NULL, NULL, 0, NULL, 0, NULL, &needed));
+    CHECK(needed == 0);
+
+    /* Bad arguments change nothing and write nothing. */
+    size_t untouched[4] = {7, 7, 7, 7};
+    CHECK_ST(nyc_mget_packed(c, qkeys, qklens, 4, buf, sizeof buf, NULL, &needed), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mget_packed(c, qkeys, qklens, 4, buf, sizeof buf, untouched, NULL), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mget_packed(c, NULL, qklens, 4, buf, sizeof buf, untouched, &needed), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mget_packed(c, qkeys, NULL, 4, buf, sizeof buf, untouched, &needed), NYC_INVALID_ARGUMENT);
+    CHECK(untouched[0] == 7 && untouched[3] == 7);
+    const char long_keys[] = "a01234567890123456789";
+    size_t long_klens[2] = {1, 20};
+    CHECK_ST(nyc_mget_packed(c, long_keys, long_klens, 2, buf, sizeof buf, untouched, &needed), NYC_TOO_LARGE);
+    CHECK(untouched[0] == 7);
+    size_t overflow[2] = {SIZE_MAX, 2};
+    CHECK_ST(nyc_mget_packed(c, qkeys, overflow, 2, buf, sizeof buf, untouched, &needed), NYC_INVALID_ARGUMENT);
+    CHECK(contains(nyc_last_error(), "overflow"));
+
+    /* mset: a key or value over the limit stores nothing. */
+    const char two_vals[] = "xy";
+    size_t one_each[2] = {1, 1};
+    CHECK_ST(nyc_mset_packed(c, long_keys, long_klens, two_vals, one_each, 2, 0), NYC_TOO_LARGE);
+    CHECK(get_is(c, S("a"), S("1")));
+    char big[65];
+    memset(big, 'v', sizeof big);
+    size_t big_vlens[2] = {1, 65};
+    CHECK_ST(nyc_mset_packed(c, "qr", one_each, big, big_vlens, 2, 0), NYC_TOO_LARGE);
+    CHECK_ST(nyc_exists(c, S("q")), NYC_NOT_FOUND);
+    CHECK_ST(nyc_mset_packed(c, NULL, one_each, two_vals, one_each, 2, 0), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mset_packed(NULL, keys, klens, vals, vlens_in, 3, 0), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mget_packed(NULL, qkeys, qklens, 4, buf, sizeof buf, vlens, &needed), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_mdelete_packed(NULL, qkeys, qklens, 4, &deleted_null), NYC_INVALID_ARGUMENT);
+    /* With a TTL. */
+    OK(nyc_mset_packed(c, "qr", one_each, two_vals, one_each, 2, 60000));
+    int64_t ms = 0;
+    OK(nyc_ttl(c, S("r"), &ms));
+    CHECK(ms > 59000 && ms <= 60000);
+
+    /* mdelete counts the keys that existed; a bad key deletes nothing. */
+    size_t deleted = 77;
+    CHECK_ST(nyc_mdelete_packed(c, long_keys, long_klens, 2, &deleted), NYC_TOO_LARGE);
+    CHECK(deleted == 77);
+    OK(nyc_exists(c, S("a")));
+    OK(nyc_mdelete_packed(c, qkeys, qklens, 4, &deleted));
+    CHECK(deleted == 3);
+    CHECK_ST(nyc_exists(c, S("a")), NYC_NOT_FOUND);
+    OK(nyc_mdelete_packed(c, qkeys, qklens, 4, NULL));
+    OK(nyc_mdelete_packed(c, NULL, NULL, 0, &deleted));
+    CHECK(deleted == 0);
+    nyc_close(c);
+}
+
 /* ---- scan ---- */
 
 #define NKEYS 600
@@ -1129,6 +1216,7 @@ int main(void) {
     test_value_handles();
     test_empty_keys_and_values();
     test_batches();
+    test_packed_batches();
     test_scan();
     test_stats_and_metrics();
     test_last_error_lifetime();
