@@ -1,6 +1,6 @@
 # nycache — build, demo, test, bench, install.
 #   make demo      builds and runs the quickstart examples (Rust, C, C++) end to end
-#   make test      runs every test suite (Rust, C, C++, sanitizers, valgrind, install)
+#   make test      runs every test suite (Rust, C, C++, sanitizers, valgrind, install, Python, Django, Flask)
 #   make install   PREFIX=/usr/local: shared + static library, headers, pkg-config file
 
 CARGO ?= cargo
@@ -32,7 +32,14 @@ C_TESTS := test_api test_threads
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite
 
 .PHONY: all build release demo test test-rust test-c test-cpp test-asan test-valgrind test-dlopen \
-        test-install bench-build bench header install lib-debug lib-sys clean
+        test-install test-python bench-build bench header install lib-debug lib-sys venv wheel clean
+
+# Python: a virtual environment with the pinned test dependencies (Django,
+# Flask-Caching and cachelib are test dependencies of the adapters only).
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+PY_REQUIREMENTS := bindings/python/requirements-test.txt
+PY_LIB := bindings/python/nycache/_lib
 
 all: build
 
@@ -60,8 +67,9 @@ demo: release
 	$(OUT)/quickstart-c
 	$(CXX) $(CXXFLAGS_STRICT) -O2 examples/quickstart.cpp -L$(RELEASE_DIR) -lnycache -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -o $(OUT)/quickstart-cpp
 	$(OUT)/quickstart-cpp
+	NYCACHE_LIBRARY=$(CURDIR)/$(RELEASE_DIR)/libnycache.so PYTHONPATH=bindings/python $(PYTHON) examples/quickstart.py
 
-test: test-rust test-c test-cpp test-asan test-valgrind test-dlopen test-install bench-build
+test: test-rust test-c test-cpp test-asan test-valgrind test-dlopen test-install test-python bench-build
 
 # Debug build on purpose: overflow checks and debug assertions catch more;
 # dependencies are optimised (Cargo.toml) so the suites stay fast.
@@ -138,6 +146,27 @@ install: release
 	install -m 644 $(RELEASE_DIR)/libnycache.a $(DESTDIR)$(PREFIX)/lib/libnycache.a
 	install -m 644 include/nycache.h bindings/cpp/nycache.hpp $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' nycache.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nycache.pc
+
+$(VENV)/.installed: $(PY_REQUIREMENTS)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r $(PY_REQUIREMENTS)
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The wheel carries the release library, stripped of its debug info.
+wheel: release venv
+	mkdir -p $(PY_LIB) target/wheels
+	strip --strip-debug -o $(PY_LIB)/libnycache.so $(RELEASE_DIR)/libnycache.so
+	rm -rf bindings/python/build target/wheels/nycache-*.whl
+	$(VENV_PY) -m build --wheel --no-isolation --outdir target/wheels bindings/python
+	rm -rf $(PY_LIB) bindings/python/build bindings/python/*.egg-info
+
+# The package, its Django and Flask-Caching backends (Django's own cache
+# test suite included) and the wheel, against the release library.
+test-python: wheel
+	cd bindings/python && NYCACHE_LIBRARY=$(CURDIR)/$(RELEASE_DIR)/libnycache.so \
+	  NYCACHE_WHEEL_DIR=$(CURDIR)/target/wheels $(CURDIR)/$(VENV_PY) -m pytest -q -p no:cacheprovider tests
 
 # CI compiles the benches but never times them.
 bench-build:
