@@ -7,7 +7,7 @@ import threading
 import weakref
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from ctypes import byref, c_int64, c_size_t, c_uint64, c_void_p, create_string_buffer, sizeof, string_at
+from ctypes import addressof, byref, c_int64, c_size_t, c_uint64, c_void_p, create_string_buffer, sizeof, string_at
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
@@ -55,16 +55,19 @@ class _ReadBuffer:
     share one (list ``pop``/``append`` are atomic under the GIL, and cheaper
     than a ``threading.local``)."""
 
-    __slots__ = ("buf", "cap", "view", "length", "length_ref")
+    # Calls get the buffer and the length slot as integer addresses:
+    # ctypes converts a Python int faster than a ctypes object or a byref.
+    __slots__ = ("buf", "addr", "cap", "view", "length", "length_addr")
 
     def __init__(self, cap: int = _INITIAL_BUFFER) -> None:
         self.resize(cap)
         self.length = c_size_t()
-        self.length_ref = byref(self.length)
+        self.length_addr = addressof(self.length)
 
     def resize(self, cap: int) -> None:
         self.cap = cap
         self.buf = create_string_buffer(cap)
+        self.addr = addressof(self.buf)
         self.view = memoryview(self.buf).cast("B")
 
 
@@ -174,6 +177,20 @@ def _key_bytes(key: Any) -> bytes:
     raise TypeError(f"keys must be str or bytes, not {type(key).__name__}")
 
 
+def _packed_keys(keys: list | tuple) -> tuple[bytes, array]:
+    """The keys joined back to back, and their lengths."""
+    try:
+        text = "".join(keys)  # all str: encode them in one go
+    except TypeError:
+        pass
+    else:
+        joined = text.encode("utf-8", "surrogateescape")
+        if len(joined) == len(text):  # ASCII: a key's bytes are its characters
+            return joined, array(_SIZE_T, map(len, keys))
+    encoded = [_key_bytes(k) for k in keys]
+    return b"".join(encoded), array(_SIZE_T, map(len, encoded))
+
+
 def _raw_bytes(value: Any) -> bytes:
     if type(value) is bytes:
         return value
@@ -273,7 +290,7 @@ class Cache:
         b = _take_buffer()
         try:
             while True:
-                status = _nyc_get(self._h, k, len(k), b.buf, b.cap, b.length_ref)
+                status = _nyc_get(self._h, k, len(k), b.addr, b.cap, b.length_addr)
                 if status == _OK:
                     return b.view[: b.length.value].tobytes()
                 if status == _NOT_FOUND:
@@ -291,7 +308,7 @@ class Cache:
             b = _free_buffers.pop()
         except IndexError:
             b = _ReadBuffer()
-        status = _nyc_get(self._h, k, len(k), b.buf, b.cap, b.length_ref)
+        status = _nyc_get(self._h, k, len(k), b.addr, b.cap, b.length_addr)
         if status == _OK:
             raw = b.view[: b.length.value].tobytes()
             _free_buffers.append(b)
@@ -329,7 +346,7 @@ class Cache:
         b = _take_buffer()
         try:
             while True:
-                status = _nyc_gets(self._h, k, len(k), b.buf, b.cap, b.length_ref, byref(version))
+                status = _nyc_gets(self._h, k, len(k), b.addr, b.cap, b.length_addr, byref(version))
                 if status == _OK:
                     raw = b.view[: b.length.value].tobytes()
                     return (raw if self._loads is None else self._loads(raw)), version.value
@@ -479,18 +496,17 @@ class Cache:
     def get_many(self, keys: Iterable[KeyT]) -> dict[Any, Any]:
         """``{key: value}`` for the keys found, in one C call."""
         keys = keys if isinstance(keys, (list, tuple)) else list(keys)
-        if not keys:
+        n = len(keys)
+        if not n:
             return {}
-        encoded = [k.encode("utf-8", "surrogateescape") if type(k) is str else _key_bytes(k) for k in keys]
-        n = len(encoded)
-        klens = array(_SIZE_T, map(len, encoded))
+        joined, klens = _packed_keys(keys)
         vlens = array(_SIZE_T, bytes(8 * n))
         b = _take_buffer()
         try:
             while True:
                 status = _nyc_mget_packed(
-                    self._h, b"".join(encoded), klens.buffer_info()[0], n,
-                    b.buf, b.cap, vlens.buffer_info()[0], b.length_ref,
+                    self._h, joined, klens.buffer_info()[0], n,
+                    b.addr, b.cap, vlens.buffer_info()[0], b.length_addr,
                 )  # fmt: skip
                 if status == _OK:
                     break
@@ -500,6 +516,7 @@ class Cache:
             raw = b.view[: b.length.value].tobytes()
         finally:
             _give_back(b)
+        # A plain loop: measured faster than cutting with map/accumulate.
         found: dict[Any, Any] = {}
         at = 0
         loads = self._loads
@@ -533,14 +550,12 @@ class Cache:
 
     def delete_many(self, keys: Iterable[KeyT]) -> int:
         """Removes the keys, in one C call; returns how many existed."""
-        encoded = [_key_bytes(k) for k in keys]
-        if not encoded:
+        keys = keys if isinstance(keys, (list, tuple)) else list(keys)
+        if not keys:
             return 0
         deleted = c_size_t()
-        klens = array(_SIZE_T, map(len, encoded))
-        status = lib.nyc_mdelete_packed(
-            self._h, b"".join(encoded), klens.buffer_info()[0], len(encoded), byref(deleted)
-        )
+        joined, klens = _packed_keys(keys)
+        status = lib.nyc_mdelete_packed(self._h, joined, klens.buffer_info()[0], len(keys), byref(deleted))
         if status != _OK:
             raise self._fail(status)
         return deleted.value

@@ -146,8 +146,9 @@ _declare("nyc_close", None, _cache)
 for _name in ("nyc_set", "nyc_add", "nyc_replace"):
     _declare(_name, _status, _cache, _bytes, c_size_t, _bytes, c_size_t, c_uint64)
 _declare("nyc_cas", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, c_uint64, c_uint64)
-_declare("nyc_get", _status, _cache, _bytes, c_size_t, c_void_p, c_size_t, _size_out)
-_declare("nyc_gets", _status, _cache, _bytes, c_size_t, c_void_p, c_size_t, _size_out, POINTER(c_uint64))
+# Reads take the buffer and the length slot as addresses (see _cache._ReadBuffer).
+_declare("nyc_get", _status, _cache, _bytes, c_size_t, c_void_p, c_size_t, c_void_p)
+_declare("nyc_gets", _status, _cache, _bytes, c_size_t, c_void_p, c_size_t, c_void_p, POINTER(c_uint64))
 _declare("nyc_get_value", _status, _cache, _bytes, c_size_t, _value_out)
 for _name in ("nyc_delete", "nyc_exists", "nyc_touch", "nyc_persist"):
     _declare(_name, _status, _cache, _bytes, c_size_t)
@@ -166,7 +167,7 @@ _declare("nyc_array_free", None, c_void_p)
 _declare("nyc_mget", _status, _cache, POINTER(nyc_slice), c_size_t, _value_out)
 _declare("nyc_mset", _status, _cache, POINTER(nyc_slice), POINTER(nyc_slice), c_size_t, c_uint64)
 _declare("nyc_mdelete", _status, _cache, POINTER(nyc_slice), c_size_t, _size_out)
-_declare("nyc_mget_packed", _status, _cache, _bytes, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, _size_out)
+_declare("nyc_mget_packed", _status, _cache, _bytes, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_void_p)
 _declare("nyc_mset_packed", _status, _cache, _bytes, c_void_p, _bytes, c_void_p, c_size_t, c_uint64)
 _declare("nyc_mdelete_packed", _status, _cache, _bytes, c_void_p, c_size_t, _size_out)
 # Scan, stats.
