@@ -249,6 +249,7 @@ class Cache:
         # dropped it AND no call still running on another thread holds it
         # (each call passes `self._h`, keeping it alive until it returns):
         # closing can never free the cache under a running call.
+        assert handle.value, "nyc_open returned NYC_OK without a handle"
         close = weakref.finalize(handle, _close_handle, handle.value)
         close.atexit = False  # at exit, threads may still be in calls
         self._h = handle
@@ -309,6 +310,7 @@ class Cache:
         except IndexError:
             b = _ReadBuffer()
         status = _nyc_get(self._h, k, len(k), b.addr, b.cap, b.length_addr)
+        raw: bytes | None
         if status == _OK:
             raw = b.view[: b.length.value].tobytes()
             _free_buffers.append(b)
@@ -611,7 +613,7 @@ class Cache:
         status = lib.nyc_stats(self._h, byref(s))
         if status != _OK:
             raise self._fail(status)
-        return CacheStats(**{name: getattr(s, name) for name, _ in nyc_cache_stats._fields_})
+        return CacheStats(**{name: getattr(s, name) for name, *_ in nyc_cache_stats._fields_})
 
     def metrics_text(self) -> str:
         """The counters in Prometheus text exposition format."""

@@ -90,11 +90,12 @@ def memoize(cache: Cache, ttl: float | None, key_prefix: str | None) -> Callable
                 return value
             lock, flights = cache._flights_lock, cache._flights
             with lock:
-                flight = flights.get(key)
-                leader = flight is None
-                if leader:
+                existing = flights.get(key)
+                leader = existing is None
+                if existing is None:
                     flight = flights[key] = _Flight()
                 else:
+                    flight = existing
                     flight.waiters += 1
             if not leader:
                 flight.done.wait()
