@@ -15,7 +15,7 @@ class Serializer(Protocol):
 
 
 class PickleSerializer:
-    """Pickles values, except exact ``int``s, which are stored as decimal
+    """Pickles values, except exact 64-bit ``int``s, which are stored as decimal
     text so that the cache's atomic ``incr``/``decr`` work on them (and
     other languages reading the same cache see a number).
 
@@ -26,7 +26,9 @@ class PickleSerializer:
     protocol = pickle.HIGHEST_PROTOCOL
 
     def dumps(self, value: Any) -> bytes:
-        if type(value) is int:
+        # Only ints that incr can work on: a larger one is pickled (Python
+        # also refuses to format ints of more than 4300 digits as text).
+        if type(value) is int and -(2**63) <= value < 2**63:
             return b"%d" % value
         return pickle.dumps(value, self.protocol)
 

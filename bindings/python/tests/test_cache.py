@@ -219,7 +219,7 @@ def test_eviction_keeps_the_budget():
 
 def test_pickle_serializer_round_trips_objects_and_keeps_ints_native():
     with nycache.Cache(serializer="pickle") as c:
-        for value in ({"a": [1, 2]}, "text", 1.5, None, b"bytes", (1, "x"), True, 2**80):
+        for value in ({"a": [1, 2]}, "text", 1.5, None, b"bytes", (1, "x"), True, 2**80, 10**5000, -(2**63)):
             c.set("k", value)
             assert c.get("k", default="absent") == value
             assert type(c.get("k", default="absent")) is type(value)
