@@ -165,8 +165,8 @@ wheel: release venv
 # The package, its Django and Flask-Caching backends (Django's own cache
 # test suite included) and the wheel, against the release library.
 test-python: wheel
-	cd bindings/python && NYCACHE_LIBRARY=$(CURDIR)/$(RELEASE_DIR)/libnycache.so \
-	  NYCACHE_WHEEL_DIR=$(CURDIR)/target/wheels $(CURDIR)/$(VENV_PY) -m pytest -q -p no:cacheprovider tests
+	cd bindings/python && NYCACHE_LIBRARY=$(CURDIR)/$(RELEASE_DIR)/libnycache.so NYCACHE_REQUIRE_ADAPTERS=1 \
+	  NYCACHE_WHEEL_DIR=$(CURDIR)/target/wheels $(CURDIR)/$(VENV_PY) -m pytest -q -p no:cacheprovider -rs tests
 
 # CI compiles the benches but never times them.
 bench-build:

@@ -12,8 +12,9 @@ import warnings
 from decimal import Decimal
 
 import pytest
+from conftest import require  # noqa: E402
 
-pytest.importorskip("django")
+require("django")
 
 import nycache  # noqa: E402
 from django.core.cache import CacheHandler, CacheKeyWarning  # noqa: E402

@@ -23,8 +23,9 @@ import copy
 import unittest
 
 import pytest
+from conftest import require  # noqa: E402
 
-pytest.importorskip("django")
+require("django")
 
 from cache import tests as django_cache_tests  # noqa: E402  (tests/cache/tests.py)
 from django.conf import settings  # noqa: E402
