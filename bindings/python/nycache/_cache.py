@@ -179,14 +179,26 @@ def _key_bytes(key: Any) -> bytes:
 
 def _packed_keys(keys: list | tuple) -> tuple[bytes, array]:
     """The keys joined back to back, and their lengths."""
-    try:
-        text = "".join(keys)  # all str: encode them in one go
-    except TypeError:
-        pass
-    else:
-        joined = text.encode("utf-8", "surrogateescape")
-        if len(joined) == len(text):  # ASCII: a key's bytes are its characters
-            return joined, array(_SIZE_T, map(len, keys))
+    first = type(keys[0])
+    if first is str:
+        try:
+            text = "".join(keys)  # all str: encode them in one go
+        except TypeError:
+            pass
+        else:
+            joined = text.encode("utf-8", "surrogateescape")
+            if len(joined) == len(text):  # ASCII: a key's bytes are its characters
+                return joined, array(_SIZE_T, map(len, keys))
+    elif first is bytes:
+        try:
+            joined = b"".join(keys)
+        except TypeError:
+            pass
+        else:
+            lens = array(_SIZE_T, map(len, keys))
+            # len() of an exotic memoryview counts items, not bytes.
+            if len(joined) == sum(lens):
+                return joined, lens
     encoded = [_key_bytes(k) for k in keys]
     return b"".join(encoded), array(_SIZE_T, map(len, encoded))
 
@@ -304,7 +316,8 @@ class Cache:
 
     def get(self, key: KeyT, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` if it is absent or expired."""
-        k = key.encode("utf-8", "surrogateescape") if type(key) is str else _key_bytes(key)
+        t = type(key)
+        k = key if t is bytes else key.encode("utf-8", "surrogateescape") if t is str else _key_bytes(key)
         try:
             b = _free_buffers.pop()
         except IndexError:
@@ -364,7 +377,8 @@ class Cache:
 
     def set(self, key: KeyT, value: Any, ttl: float | None = None) -> None:
         """Stores ``value`` under ``key`` (replacing any old value)."""
-        k = key.encode("utf-8", "surrogateescape") if type(key) is str else _key_bytes(key)
+        t = type(key)
+        k = key if t is bytes else key.encode("utf-8", "surrogateescape") if t is str else _key_bytes(key)
         v = self._dumps(value)
         status = _nyc_set(self._h, k, len(k), v, len(v), _ttl_ms(ttl) if ttl is not None else 0)
         if status != _OK:
