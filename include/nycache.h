@@ -541,6 +541,8 @@ void nyc_close(struct nyc_cache *cache);
  * (capacity `cap`): `vlens[i]` receives the length of key `i`'s value, or
  * `NYC_ABSENT` if it is absent, and `*needed` the total length of the
  * values found. Value `i` starts where the found values before it end.
+ * `buf` and `vlens` may overlap the keys and their lengths (the keys are
+ * then read from a private copy).
  *
  * Statuses: `NYC_OK`; `NYC_BUFFER_TOO_SMALL` when the values found do not
  * fit in `cap` bytes: `*needed` and `vlens` are written, `buf` holds only

@@ -25,8 +25,9 @@ pub const NYC_ABSENT: usize = 0xFFFF_FFFF_FFFF_FFFF;
 // this is `SIZE_MAX` on the 64-bit targets the library is built for.
 const _: () = assert!(NYC_ABSENT == usize::MAX);
 
-/// Splits the packed buffer at `ptr` into `n` ranges of the lengths in
-/// `lens`; `what` names the argument in errors.
+/// The packed buffer at `ptr` and a copy of its `n` item lengths (copied,
+/// so that no reference into the caller's length array stays alive while
+/// results are written); `what` names the argument in errors.
 ///
 /// # Safety
 /// `lens` is NULL or `n` readable lengths; `ptr` is NULL or readable for
@@ -36,7 +37,7 @@ unsafe fn unpack<'a>(
     lens: *const usize,
     n: usize,
     what: &'static str,
-) -> Result<Vec<&'a [u8]>> {
+) -> Result<(&'a [u8], Vec<usize>)> {
     // SAFETY: the caller promises `lens` is NULL or `n` readable lengths.
     let lens = unsafe { array(lens, n, what) }?;
     let total = lens
@@ -48,17 +49,33 @@ unsafe fn unpack<'a>(
                 format!("the {what} lengths overflow when added"),
             )
         })?;
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(n).map_err(|_| no_memory(n))?;
+    copy.extend_from_slice(lens);
     // SAFETY: the caller promises `ptr` is NULL or readable for the sum of the lengths.
-    let all = unsafe { bytes(ptr, total, what) }?;
+    Ok((unsafe { bytes(ptr, total, what) }?, copy))
+}
+
+/// `all` cut into items of the given lengths (which sum to its length).
+fn split<'b>(all: &'b [u8], lens: &[usize]) -> Vec<&'b [u8]> {
     let mut rest = all;
-    Ok(lens
-        .iter()
+    lens.iter()
         .map(|&l| {
             let (item, tail) = rest.split_at(l);
             rest = tail;
             item
         })
-        .collect())
+        .collect()
+}
+
+#[cold]
+fn no_memory(n: usize) -> Error {
+    Error::with_message(ErrorKind::OutOfMemory, format!("no memory for {n} lengths"))
+}
+
+/// True if the `len` bytes at `a` and the `len_b` bytes at `b` share memory.
+fn ranges_overlap(a: usize, len: usize, b: usize, len_b: usize) -> bool {
+    len > 0 && len_b > 0 && a < b.saturating_add(len_b) && b < a.saturating_add(len)
 }
 
 fn check_keys(c: &Cache, keys: &[&[u8]]) -> Result<()> {
@@ -70,6 +87,8 @@ fn check_keys(c: &Cache, keys: &[&[u8]]) -> Result<()> {
 /// (capacity `cap`): `vlens[i]` receives the length of key `i`'s value, or
 /// `NYC_ABSENT` if it is absent, and `*needed` the total length of the
 /// values found. Value `i` starts where the found values before it end.
+/// `buf` and `vlens` may overlap the keys and their lengths (the keys are
+/// then read from a private copy).
 ///
 /// Statuses: `NYC_OK`; `NYC_BUFFER_TOO_SMALL` when the values found do not
 /// fit in `cap` bytes: `*needed` and `vlens` are written, `buf` holds only
@@ -98,7 +117,7 @@ pub unsafe extern "C" fn nyc_mget_packed(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `klens`/`keys` describe readable packed keys.
-        let keys = unsafe { unpack(keys, klens, n, "keys") }?;
+        let (all, klens) = unsafe { unpack(keys, klens, n, "keys") }?;
         // SAFETY: the caller promises `buf` is NULL or `cap` writable bytes.
         let buf = unsafe { buffer(buf, cap, "buf") }?;
         // SAFETY: the caller promises `needed` is NULL or writable.
@@ -106,13 +125,28 @@ pub unsafe extern "C" fn nyc_mget_packed(
         if vlens.is_null() && n > 0 {
             return Err(Error::invalid(format!("vlens is NULL but n is {n}")));
         }
+        // Values written into `buf` (or lengths into `vlens`) must not
+        // change keys not yet read: keys sharing memory with an output are
+        // read from a private copy.
+        let owned;
+        let all = if buf.overlaps(all)
+            || ranges_overlap(
+                vlens as usize,
+                n.saturating_mul(size_of::<usize>()),
+                all.as_ptr() as usize,
+                all.len(),
+            ) {
+            owned = all.to_vec();
+            &owned[..]
+        } else {
+            all
+        };
+        let keys = split(all, &klens);
         check_keys(c, &keys)?;
         // Lengths are gathered here and written out only once every read
         // succeeded, so a failure leaves `vlens` untouched.
         let mut lens = Vec::new();
-        lens.try_reserve_exact(n).map_err(|_| {
-            Error::with_message(ErrorKind::OutOfMemory, format!("no memory for {n} lengths"))
-        })?;
+        lens.try_reserve_exact(n).map_err(|_| no_memory(n))?;
         let (mut total, mut fits) = (0usize, true);
         for key in &keys {
             // Once a value has not fitted, the rest are only measured.
@@ -125,8 +159,8 @@ pub unsafe extern "C" fn nyc_mget_packed(
                 None => lens.push(NYC_ABSENT),
                 Some(len) => {
                     fits &= len <= room.cap();
-                    // Lengths of values held in memory cannot overflow when added.
-                    total += len;
+                    // A repeated huge key could in theory sum past usize.
+                    total = total.saturating_add(len);
                     lens.push(len);
                 }
             }
@@ -171,12 +205,13 @@ pub unsafe extern "C" fn nyc_mset_packed(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises both packed buffers are readable as described by their lengths.
-        let (keys, vals) = unsafe {
+        let ((keys, klens), (vals, vlens)) = unsafe {
             (
                 unpack(keys, klens, n, "keys")?,
                 unpack(vals, vlens, n, "vals")?,
             )
         };
+        let (keys, vals) = (split(keys, &klens), split(vals, &vlens));
         check_keys(c, &keys)?;
         vals.iter().try_for_each(|v| c.check_value(v))?;
         let ttl = ttl(ttl_ms);
@@ -205,7 +240,8 @@ pub unsafe extern "C" fn nyc_mdelete_packed(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `klens`/`keys` describe readable packed keys.
-        let keys = unsafe { unpack(keys, klens, n, "keys") }?;
+        let (all, klens) = unsafe { unpack(keys, klens, n, "keys") }?;
+        let keys = split(all, &klens);
         check_keys(c, &keys)?;
         let count = c.delete_many(&keys)?;
         // SAFETY: the caller promises `deleted` is NULL or writable.

@@ -885,6 +885,23 @@ static void test_packed_batches(void) {
     /* Asking for the lengths only. */
     CHECK_ST(nyc_mget_packed(c, qkeys, qklens, 4, NULL, 0, vlens, &needed), NYC_BUFFER_TOO_SMALL);
     CHECK(needed == 3);
+    /* The output buffer may hold the keys themselves: writing the first
+     * value must not change the second key before it is read. */
+    OK(nyc_set(c, S("k1"), S("k1k3"), 0));
+    OK(nyc_set(c, S("zz"), S("ZZZZ"), 0));
+    OK(nyc_set(c, S("k3"), S("OOPS"), 0));
+    char shared[8];
+    memcpy(shared, "k1zz", 4);
+    size_t two[2] = {2, 2}, got[2];
+    OK(nyc_mget_packed(c, shared, two, 2, shared, sizeof shared, got, &needed));
+    CHECK(needed == 8 && got[0] == 4 && got[1] == 4 && memcmp(shared, "k1k3ZZZZ", 8) == 0);
+    /* ... and the lengths may be written over the key lengths. */
+    memcpy(shared, "k1zz", 4);
+    size_t lens_inout[2] = {2, 2};
+    OK(nyc_mget_packed(c, shared, lens_inout, 2, shared, sizeof shared, lens_inout, &needed));
+    CHECK(lens_inout[0] == 4 && lens_inout[1] == 4 && memcmp(shared, "k1k3ZZZZ", 8) == 0);
+    OK(nyc_mdelete_packed(c, "k1zzk3", (size_t[]){2, 2, 2}, 3, NULL));
+
     /* No keys: nothing to read. */
     OK(nyc_mget_packed(c, NULL, NULL, 0, NULL, 0, NULL, &needed));
     CHECK(needed == 0);
