@@ -52,7 +52,8 @@ __all__ = [
     "BufferTooSmall",
     "InvalidArgument",
     "OutOfMemory",
-    "IOError",
+    # `IOError` is nycache.IOError, left out of __all__ so that
+    # `from nycache import *` does not shadow the builtin.
     "CorruptSnapshot",
     "InternalError",
     "CacheClosed",

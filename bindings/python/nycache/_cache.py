@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import weakref
 from array import array
@@ -13,7 +14,7 @@ from typing import Any, TypeVar, Union
 
 from . import _errors
 from ._ffi import NYC_ABSENT, fast, last_error, lib, nyc_cache_stats
-from ._serializers import Serializer, resolve
+from ._serializers import PickleSerializer, Serializer, resolve
 
 __all__ = ["Cache", "CacheStats"]
 
@@ -32,6 +33,11 @@ _INITIAL_BUFFER = 16 * 1024
 _MAX_KEPT_BUFFER = 1024 * 1024
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+# Beyond the engine's cap (about 557 years) every TTL means the same.
+_MAX_TTL_MS = 2**63
+# Calls moving more bytes than this release the GIL (see `_ffi.fast`).
+_LONG_CALL_BYTES = 64 * 1024
 
 # Single-key calls keep the GIL (see _ffi.fast); bound once, as globals.
 _nyc_get = fast.nyc_get
@@ -47,6 +53,22 @@ _nyc_expire = fast.nyc_expire
 _nyc_ttl = fast.nyc_ttl
 _nyc_touch = fast.nyc_touch
 _nyc_mget_packed = lib.nyc_mget_packed
+_slow_get = lib.nyc_get
+_slow_set = lib.nyc_set
+
+# Every open cache, so that a forked child can reset their single-flight
+# state (the threads leading those flights do not exist in the child).
+_live_caches: weakref.WeakSet[Cache] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for cache in list(_live_caches):
+        cache._flights = {}
+        cache._flights_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class _ReadBuffer:
@@ -138,6 +160,10 @@ class CacheStats:
 
 
 def _config_text(config: str | None, options: Mapping[str, Any]) -> bytes:
+    if config is not None and not isinstance(config, str):
+        raise TypeError(f"config must be a str, not {type(config).__name__}")
+    if config and "\0" in config:
+        raise _errors.InvalidArgument("the config text contains a NUL character")
     parts = [config] if config else []
     for name, value in options.items():
         if isinstance(value, bool):
@@ -160,7 +186,7 @@ def _ttl_ms(ttl: float | None) -> int:
         raise ValueError(f"ttl must be positive (got {ttl!r}); use None for no expiry")
     if ttl == math.inf:
         return 0
-    return max(1, math.ceil(ttl * 1000))
+    return min(max(1, math.ceil(ttl * 1000)), _MAX_TTL_MS)
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -170,8 +196,8 @@ def _key_bytes(key: Any) -> bytes:
         return key.encode("utf-8", "surrogateescape")
     if type(key) is bytes:
         return key
-    if isinstance(key, str):
-        return str(key).encode("utf-8", "surrogateescape")
+    if isinstance(key, str):  # a subclass (a str Enum, say): its characters, as batches use
+        return str.encode(key, "utf-8", "surrogateescape")
     if isinstance(key, (bytes, bytearray, memoryview)):
         return bytes(key)
     raise TypeError(f"keys must be str or bytes, not {type(key).__name__}")
@@ -214,6 +240,23 @@ def _raw_bytes(value: Any) -> bytes:
     )
 
 
+def _checked_dumps(dumps: Callable[[Any], Any]) -> Callable[[Any], bytes]:
+    """A custom serializer's ``dumps``, made to return exact ``bytes``: the
+    C call is handed the object's buffer and its ``len()``, which for
+    anything else (a ``str``, a ``bytes`` subclass with its own ``__len__``)
+    would not describe the same bytes."""
+
+    def checked(value: Any) -> bytes:
+        data = dumps(value)
+        if type(data) is bytes:
+            return data
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return bytes(data)
+        raise TypeError(f"the serializer's dumps() returned {type(data).__name__}, not bytes")
+
+    return checked
+
+
 def _delta(delta: Any) -> int:
     if isinstance(delta, bool) or not isinstance(delta, int):
         raise TypeError(f"delta must be an int, not {type(delta).__name__}")
@@ -251,7 +294,12 @@ class Cache:
     ) -> None:
         self._h: c_void_p | None = None
         self._serializer = resolve(serializer)
-        self._dumps = self._serializer.dumps if self._serializer else _raw_bytes
+        if self._serializer is None:
+            self._dumps: Callable[[Any], bytes] = _raw_bytes
+        elif type(self._serializer) is PickleSerializer:
+            self._dumps = self._serializer.dumps  # always returns bytes
+        else:
+            self._dumps = _checked_dumps(self._serializer.dumps)
         self._loads = self._serializer.loads if self._serializer else None
         handle = c_void_p()
         status = lib.nyc_open(_config_text(config, options), byref(handle))
@@ -267,6 +315,8 @@ class Cache:
         self._h = handle
         self._flights: dict[bytes, Any] = {}
         self._flights_lock = threading.Lock()
+        self._batch_hint = 0  # the size of the last get_many over _MAX_KEPT_BUFFER
+        _live_caches.add(self)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -298,26 +348,35 @@ class Cache:
 
     # -- reads -------------------------------------------------------------
 
-    def _read(self, k: bytes) -> bytes | None:
-        """The stored bytes of key ``k``, or None if absent."""
+    def _read(self, k: bytes, need: int = 0) -> bytes | None:
+        """The stored bytes of key ``k``, or None if absent. ``need`` is a
+        length the value was just found to have (a buffer that size is used
+        at once). A read that moves a large value releases the GIL."""
         b = _take_buffer()
+        if need > b.cap:
+            b = _grown(b, need)
         try:
             while True:
-                status = _nyc_get(self._h, k, len(k), b.addr, b.cap, b.length_addr)
+                call = _nyc_get if b.cap <= _LONG_CALL_BYTES else _slow_get
+                status = call(self._h, k, len(k), b.addr, b.cap, b.length_addr)
                 if status == _OK:
                     return b.view[: b.length.value].tobytes()
                 if status == _NOT_FOUND:
                     return None
                 if status != _BUFFER_TOO_SMALL:
                     raise self._fail(status)
-                b = _grown(b, b.length.value)
+                b = _grown(b, b.length.value)  # it grew in between
         finally:
             _give_back(b)
 
     def get(self, key: KeyT, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` if it is absent or expired."""
-        t = type(key)
-        k = key if t is bytes else key.encode("utf-8", "surrogateescape") if t is str else _key_bytes(key)
+        if type(key) is str:
+            k = key.encode("utf-8", "surrogateescape")
+        elif type(key) is bytes:
+            k = key
+        else:
+            k = _key_bytes(key)
         try:
             b = _free_buffers.pop()
         except IndexError:
@@ -331,7 +390,11 @@ class Cache:
             _free_buffers.append(b)
             if status == _NOT_FOUND:
                 return default
-            raw = self._read(k)  # the value outgrew the buffer, or an error
+            if status != _BUFFER_TOO_SMALL:
+                raise self._fail(status)
+            # Read again into a buffer of the value's size (so a value larger
+            # than this thread's buffer is read, and counted, twice).
+            raw = self._read(k, b.length.value)
             if raw is None:
                 return default
         return raw if self._loads is None else self._loads(raw)
@@ -377,15 +440,21 @@ class Cache:
 
     def set(self, key: KeyT, value: Any, ttl: float | None = None) -> None:
         """Stores ``value`` under ``key`` (replacing any old value)."""
-        t = type(key)
-        k = key if t is bytes else key.encode("utf-8", "surrogateescape") if t is str else _key_bytes(key)
+        if type(key) is str:
+            k = key.encode("utf-8", "surrogateescape")
+        elif type(key) is bytes:
+            k = key
+        else:
+            k = _key_bytes(key)
         v = self._dumps(value)
-        status = _nyc_set(self._h, k, len(k), v, len(v), _ttl_ms(ttl) if ttl is not None else 0)
+        call = _nyc_set if len(v) <= _LONG_CALL_BYTES else _slow_set
+        status = call(self._h, k, len(k), v, len(v), _ttl_ms(ttl) if ttl is not None else 0)
         if status != _OK:
             raise self._fail(status)
 
     def _set_raw(self, k: bytes, v: bytes, ttl: float | None) -> None:
-        status = _nyc_set(self._h, k, len(k), v, len(v), _ttl_ms(ttl))
+        call = _nyc_set if len(v) <= _LONG_CALL_BYTES else _slow_set
+        status = call(self._h, k, len(k), v, len(v), _ttl_ms(ttl))
         if status != _OK:
             raise self._fail(status)
 
@@ -413,6 +482,10 @@ class Cache:
     def cas(self, key: KeyT, value: Any, version: int, ttl: float | None = None) -> bool:
         """Stores only if ``key`` still has ``version`` (from ``gets``);
         False if it was written since or is gone."""
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise TypeError(f"version must be an int from gets(), not {type(version).__name__}")
+        if not 0 <= version <= _UINT64_MAX:
+            raise ValueError(f"version {version} is not a version gets() returns")
         k = _key_bytes(key)
         v = self._dumps(value)
         status = _nyc_cas(self._h, k, len(k), v, len(v), _ttl_ms(ttl), version)
@@ -449,19 +522,11 @@ class Cache:
         return out.value
 
     def decr(self, key: KeyT, delta: int = 1) -> int:
-        """Subtracts ``delta``; as ``incr``."""
-        return self.incr(key, -_delta(delta)) if delta != _INT64_MIN else self._decr_min(key)
-
-    def _decr_min(self, key: KeyT) -> int:
-        # -(-2**63) does not fit: subtract it in two halves. The first half
-        # can only overflow if the whole would, and then nothing changed.
-        half = _INT64_MIN // 2
-        self.incr(key, -half)
-        try:
-            return self.incr(key, -half)
-        except _errors.Overflow:
-            self.incr(key, half)  # undo the first half
-            raise
+        """Subtracts ``delta``; as ``incr``. Like Redis's DECRBY, a
+        ``delta`` of -2**63 is refused (its negation does not fit)."""
+        if _delta(delta) == _INT64_MIN:
+            raise _errors.Overflow("decrement would overflow")
+        return self.incr(key, -delta)
 
     # -- expiry ------------------------------------------------------------
 
@@ -518,6 +583,10 @@ class Cache:
         joined, klens = _packed_keys(keys)
         vlens = array(_SIZE_T, bytes(8 * n))
         b = _take_buffer()
+        if self._batch_hint > b.cap:
+            # The last batch outgrew the kept buffers: size this one like it
+            # at once rather than reading every key twice again.
+            b = _grown(b, self._batch_hint)
         try:
             while True:
                 status = _nyc_mget_packed(
@@ -529,7 +598,9 @@ class Cache:
                 if status != _BUFFER_TOO_SMALL:
                     raise self._fail(status)
                 b = _grown(b, b.length.value)
-            raw = b.view[: b.length.value].tobytes()
+            total = b.length.value
+            raw = b.view[:total].tobytes()
+            self._batch_hint = total if total > _MAX_KEPT_BUFFER else 0
         finally:
             _give_back(b)
         # A plain loop: measured faster than cutting with map/accumulate.
@@ -587,14 +658,19 @@ class Cache:
         glob = _key_bytes(pattern)
         if b"\0" in glob:
             raise _errors.InvalidArgument("the pattern contains a NUL byte")
-        return self._scan(glob, count)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"count must be an int, not {type(count).__name__}")
+        if count < 1:
+            raise ValueError(f"count must be at least 1 (got {count})")
+        return self._scan(glob, min(count, 2**32))
 
     def _scan(self, glob: bytes, count: int) -> Iterator[str]:
         cursor = c_uint64(0)
         arr = c_void_p()
         while True:
-            h = self._h
-            status = lib.nyc_scan(h, cursor.value, glob, count, byref(cursor), byref(arr))
+            # `self._h` each step, never kept across a `yield`: a suspended
+            # iterator must not keep a closed cache alive.
+            status = lib.nyc_scan(self._h, cursor.value, glob, count, byref(cursor), byref(arr))
             if status != _OK:
                 raise self._fail(status)
             try:
@@ -613,7 +689,14 @@ class Cache:
         return self.keys()
 
     def __len__(self) -> int:
+        """The number of entries stored (entries that expired but were not
+        yet removed by the background sweep included)."""
         return self.stats().entries
+
+    def __bool__(self) -> bool:
+        # A cache object is always true (an empty cache is still a cache);
+        # without this, `if cache:` would ask the library for its length.
+        return True
 
     def clear(self) -> None:
         """Removes every entry."""

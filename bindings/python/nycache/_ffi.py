@@ -130,7 +130,13 @@ _value_out = POINTER(c_void_p)  # struct nyc_value **
 
 def _declare(name: str, restype, *argtypes) -> None:
     for dll in (lib, fast):
-        fn = getattr(dll, name)
+        try:
+            fn = getattr(dll, name)
+        except AttributeError:
+            raise ImportError(
+                f"nycache: {library_path} has no function {name}: it is an older or "
+                "different build of libnycache than this package expects"
+            ) from None
         fn.restype = restype
         fn.argtypes = list(argtypes)
 

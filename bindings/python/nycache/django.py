@@ -36,7 +36,11 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 
-from . import Cache, NotANumber
+from . import Cache, NotANumber, OutOfMemory, TooLarge
+
+# A value the store cannot hold: not cached, as memcached does (and the key's
+# old value is removed, so that a stale value is never served instead).
+_STORE_ERRORS = (TooLarge, OutOfMemory)
 
 __all__ = ["NycacheCache"]
 
@@ -165,7 +169,10 @@ class NycacheCache(BaseCache):
         if ttl is _EXPIRED:
             # Stored and expired at once: "added" if nothing was there.
             return not self._cache.exists(key)
-        return self._cache.add(key, value, ttl=ttl)
+        try:
+            return self._cache.add(key, value, ttl=ttl)
+        except _STORE_ERRORS:
+            return False
 
     def get(self, key, default=None, version=None):
         key = self.make_and_validate_key(key, version=version)
@@ -176,8 +183,11 @@ class NycacheCache(BaseCache):
         ttl = self._ttl(timeout)
         if ttl is _EXPIRED:
             self._cache.delete(key)
-        else:
+            return
+        try:
             self._cache.set(key, value, ttl=ttl)
+        except _STORE_ERRORS:
+            self._cache.delete(key)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)
@@ -211,14 +221,29 @@ class NycacheCache(BaseCache):
         return {made[made_key]: value for made_key, value in found.items()}
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        mapping = {self.make_and_validate_key(key, version=version): value for key, value in data.items()}
-        if mapping:
-            ttl = self._ttl(timeout)
-            if ttl is _EXPIRED:
-                self._cache.delete_many(list(mapping))
-            else:
-                self._cache.set_many(mapping, ttl=ttl)
-        return []
+        """Stores every pair in one call; returns the keys that could not be
+        stored (values too large for the store), as Django's contract asks."""
+        made = {self.make_and_validate_key(key, version=version): key for key in data}
+        mapping = {made_key: data[key] for made_key, key in made.items()}
+        if not mapping:
+            return []
+        ttl = self._ttl(timeout)
+        if ttl is _EXPIRED:
+            self._cache.delete_many(list(mapping))
+            return []
+        try:
+            self._cache.set_many(mapping, ttl=ttl)
+            return []
+        except _STORE_ERRORS:
+            pass  # the batch is checked before anything is stored: go one by one
+        failed = []
+        for made_key, value in mapping.items():
+            try:
+                self._cache.set(made_key, value, ttl=ttl)
+            except _STORE_ERRORS:
+                self._cache.delete(made_key)
+                failed.append(made[made_key])
+        return failed
 
     def delete_many(self, keys, version=None):
         made = [self.make_and_validate_key(key, version=version) for key in keys]

@@ -241,6 +241,8 @@ class NycacheCache(_Base):  # type: ignore[misc,valid-type]
         try:
             self._cache.set(k, data, ttl=ttl)
         except _STORE_ERRORS:
+            # Never serve the old value after a failed set (memcached's rule).
+            self._cache.delete(k)
             return False
         return True
 

@@ -86,14 +86,16 @@ def test_incr_decr(cache):
         cache.incr("n", 1.5)
 
 
-def test_decr_by_int64_min(cache):
+def test_decr_by_int64_min_is_refused_like_redis(cache):
+    # Redis's DECRBY refuses -2**63: its negation does not fit in 64 bits.
     cache.set("m", b"-1")
-    # -1 - (-2**63) = 2**63 - 1: fits, though -(-2**63) alone does not.
-    assert cache.decr("m", -(2**63)) == 2**63 - 1
-    cache.set("m", b"0")
-    with pytest.raises(nycache.Overflow):
+    with pytest.raises(nycache.Overflow, match="decrement would overflow"):
         cache.decr("m", -(2**63))
-    assert cache.get("m") == b"0"  # unchanged after the failed decrement
+    assert cache.get("m") == b"-1"
+    with pytest.raises(nycache.Overflow):
+        cache.decr("absent", -(2**63))
+    assert "absent" not in cache  # nothing was created
+    assert cache.decr("m", -(2**63) + 1) == 2**63 - 2
 
 
 def test_ttl_expire_persist_touch(cache):
@@ -346,26 +348,146 @@ def test_close_while_other_threads_read_never_crashes():
     for _ in range(20):
         c = nycache.Cache()
         c.set("k", b"v")
-        stop = threading.Event()
-        outcomes = []
+        calls_before_close = threading.Semaphore(0)
+        outcomes, errors = [], []
 
         def reader():
-            while not stop.is_set():
-                try:
+            try:
+                while True:
                     c.get_many(["k"] * 50)
                     c.get("k")
-                except nycache.CacheClosed:
-                    outcomes.append("closed")
-                    return
+                    calls_before_close.release()
+            except nycache.CacheClosed:
+                outcomes.append("closed")
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
 
         threads = [threading.Thread(target=reader) for _ in range(3)]
         for t in threads:
             t.start()
+        for _ in threads:  # every reader is calling before the close
+            assert calls_before_close.acquire(timeout=30)
         c.close()
-        stop.set()
         for t in threads:
             t.join()
-        assert c.closed
+        assert not errors, errors
+        assert outcomes == ["closed"] * 3
+
+
+def test_a_suspended_keys_iterator_does_not_keep_the_cache_open():
+    c = nycache.Cache()
+    for i in range(3000):
+        c.set(f"k{i}", b"")
+    it = c.keys(count=10)
+    next(it)
+    import weakref
+
+    handle = weakref.ref(c._h)
+    c.close()
+    assert handle() is None  # freed at once, though the iterator lives
+    with pytest.raises(nycache.CacheClosed):
+        list(it)
+
+
+def test_serializer_output_must_be_bytes():
+    class Text:
+        def dumps(self, v):
+            return str(v)  # a str, not bytes
+
+        def loads(self, b):
+            return b
+
+    class Liar(bytes):
+        def __len__(self):
+            return 4096
+
+    class Lying:
+        def dumps(self, v):
+            return Liar(b"tiny")
+
+        def loads(self, b):
+            return b
+
+    class Buffer:
+        def dumps(self, v):
+            return bytearray(b"ba")
+
+        def loads(self, b):
+            return b
+
+    with nycache.Cache(serializer=Text()) as c:
+        with pytest.raises(TypeError, match="returned str, not bytes"):
+            c.set("k", 1)
+        with pytest.raises(TypeError):
+            c.set_many({"k": 1})
+        assert "k" not in c
+    with nycache.Cache(serializer=Lying()) as c:
+        c.set("k", 1)
+        assert c.get("k") == b"tiny"  # its bytes, not 4096 from its __len__
+    with nycache.Cache(serializer=Buffer()) as c:
+        c.add("k", 1)
+        assert c.get("k") == b"ba"
+
+
+def test_huge_ttls_and_bad_versions_and_counts(cache):
+    cache.set("t", b"v", ttl=18446744073709552)  # ms past 2**64: capped, not wrapped
+    assert cache.ttl("t") > 10**9
+    cache.set("k", b"v")
+    _, version = cache.gets("k")
+    with pytest.raises(ValueError):
+        cache.cas("k", b"w", version + 2**64)
+    with pytest.raises(TypeError):
+        cache.cas("k", b"w", "1")
+    assert cache.get("k") == b"v"
+    with pytest.raises(TypeError):
+        cache.keys(count="5")
+    with pytest.raises(ValueError):
+        cache.keys(count=0)
+
+
+def test_str_subclass_keys_are_their_characters_everywhere(cache):
+    import enum
+
+    class Color(str, enum.Enum):
+        RED = "red"
+
+    cache.set(Color.RED, b"1")
+    assert list(cache.keys()) == ["red"]
+    assert cache.get_many(["x", Color.RED]) == {Color.RED: b"1"}
+    assert cache.delete_many(["x", Color.RED]) == 1
+
+
+def test_large_values_are_read_at_most_twice(cache):
+    big = b"b" * 100_000  # larger than a fresh read buffer
+    cache.set("big", big)
+    before = cache.stats().hits
+    assert cache.get("big") == big
+    assert cache.stats().hits - before <= 2
+    huge = {f"h{i}": bytes([i]) * 20_000 for i in range(100)}  # 2 MB: over the kept buffers
+    cache.set_many(huge)
+    cache.get_many(list(huge))  # learns the size
+    before = cache.stats().hits
+    assert cache.get_many(list(huge)) == huge
+    assert cache.stats().hits - before == 100  # sized from the last batch: read once
+
+
+def test_config_text_is_checked(cache):
+    with pytest.raises(nycache.InvalidArgument, match="NUL"):
+        nycache.Cache("shards=4\0 shards=frobnicate")
+    with pytest.raises(TypeError):
+        nycache.Cache(b"shards=4")
+
+
+def test_an_empty_cache_is_still_true():
+    with nycache.Cache() as c:
+        assert len(c) == 0 and bool(c) is True
+    assert bool(c) is True  # also once closed
+
+
+def test_import_star_leaves_builtins_alone():
+    scope: dict = {}
+    exec("from nycache import *", scope)
+    assert "IOError" not in scope and "Cache" in scope
 
 
 def test_library_and_version():

@@ -435,3 +435,18 @@ def test_async_methods_are_native(monkeypatch):
         await c.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_value_too_large_is_not_cached_and_the_old_one_goes():
+    # As Django's memcached backends do: no exception (a cached page must not
+    # become a 500), and never the stale old value afterwards.
+    c = make(OPTIONS={"max_value_size": 1000})
+    c.set("page", b"old page")
+    c.set("page", b"x" * 5000)
+    assert c.get("page") is None
+    assert c.add("other", b"x" * 5000) is False
+    assert c.has_key("other") is False
+    c.set("a", b"old a")
+    failed = c.set_many({"a": b"x" * 5000, "b": b"small"})
+    assert failed == ["a"]
+    assert c.get("a") is None and c.get("b") == b"small"

@@ -36,6 +36,15 @@ def raw_key(prefix, key):
     return (prefix or "") + key
 
 
+def test_a_failed_set_removes_the_old_value():
+    c = NycacheCache(default_timeout=300, max_value_size=1000)
+    assert c.set("page", b"old page")
+    assert c.set("page", b"x" * 5000) is False
+    assert c.get("page") is None  # never the stale value
+    assert c.set_many({"a": b"x" * 5000, "b": b"small"}) == ["b"]
+    c.close()
+
+
 # -- cachelib semantics --------------------------------------------------------
 
 

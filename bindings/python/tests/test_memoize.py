@@ -95,11 +95,7 @@ def test_concurrent_callers_of_one_key_compute_once(cache):
     for t in threads[1:]:
         t.start()
     # Hold the leader until the seven others are waiting on its flight.
-    (flight,) = cache._flights.values()
-    deadline = time.monotonic() + 30
-    while flight.waiters < 7 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert flight.waiters == 7
+    _wait_for_waiters(cache, 7)
     release.set()
     for t in threads:
         t.join()
@@ -108,11 +104,21 @@ def test_concurrent_callers_of_one_key_compute_once(cache):
     assert cache._flights == {}
 
 
+def _wait_for_waiters(cache, n):
+    (flight,) = cache._flights.values()
+    deadline = time.monotonic() + 30
+    while flight.waiters < n and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert flight.waiters == n
+
+
 def test_waiters_see_the_leaders_exception(cache):
     started, release = threading.Event(), threading.Event()
+    calls = []
 
     @cache.memoize()
     def boom():
+        calls.append(1)
         started.set()
         release.wait(10)
         raise ValueError("boom")
@@ -123,7 +129,7 @@ def test_waiters_see_the_leaders_exception(cache):
         try:
             boom()
         except ValueError as e:
-            errors.append(str(e))
+            errors.append(e)
 
     leader = threading.Thread(target=call)
     leader.start()
@@ -131,13 +137,93 @@ def test_waiters_see_the_leaders_exception(cache):
     waiters = [threading.Thread(target=call) for _ in range(3)]
     for t in waiters:
         t.start()
+    _wait_for_waiters(cache, 3)
     release.set()
     for t in [leader, *waiters]:
         t.join()
-    # The waiters that joined the flight got its error; any that arrived
-    # after it ended ran boom() themselves, which also raised.
-    assert errors == ["boom"] * 4
+    # One computation; all four callers got its error (each its own copy).
+    assert calls == [1]
+    assert [str(e) for e in errors] == ["boom"] * 4
+    assert len({id(e) for e in errors}) == 4
     assert cache._flights == {}
+
+
+def test_an_interrupted_leader_hands_over_to_a_waiter(cache):
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    class Interrupt(BaseException):
+        pass
+
+    @cache.memoize()
+    def work():
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            started.set()
+            release.wait(10)
+            raise Interrupt()  # not an Exception: not the function's answer
+        return "done"
+
+    results = []
+
+    def leader():
+        try:
+            work()
+        except Interrupt:
+            results.append("interrupted")
+
+    t1 = threading.Thread(target=leader, name="leader")
+    t1.start()
+    assert started.wait(10)
+    t2 = threading.Thread(target=lambda: results.append(work()), name="waiter")
+    t2.start()
+    _wait_for_waiters(cache, 1)
+    release.set()
+    t1.join()
+    t2.join()
+    assert sorted(results) == ["done", "interrupted"]
+    assert calls == ["leader", "waiter"]  # the waiter computed it itself
+
+
+def test_functions_with_the_same_name_never_share_results(cache):
+    def make(n):
+        @cache.memoize()
+        def add(x):
+            return x + n
+
+        return add
+
+    add1, add100 = make(1), make(100)
+    assert (add1(5), add100(5)) == (6, 105)
+    square = cache.memoize()(lambda x: x * x)
+    negate = cache.memoize()(lambda x: -x)
+    assert (square(3), negate(3)) == (9, -3)
+
+
+def test_results_that_cannot_be_stored_are_returned_uncached():
+    with nycache.Cache(max_value_size=1000) as cache:
+        calls = []
+
+        @cache.memoize()
+        def unpicklable(x):
+            calls.append(x)
+            return threading.Lock()
+
+        @cache.memoize()
+        def big(x):
+            calls.append(x)
+            return b"x" * 5000
+
+        assert unpicklable(1) is not None and unpicklable(1) is not None
+        assert big(2) == b"x" * 5000 and big(2) == b"x" * 5000
+        assert calls == [1, 1, 2, 2]  # computed each time, never an error
+
+
+def test_a_bad_ttl_fails_at_decoration(cache):
+    with pytest.raises(ValueError, match="ttl must be positive"):
+        cache.memoize(ttl=0)
+    with pytest.raises(TypeError):
+        cache.memoize(ttl="60")
 
 
 def test_async_functions_are_memoized_with_single_flight(cache):
@@ -160,3 +246,54 @@ def test_async_functions_are_memoized_with_single_flight(cache):
     assert again == {"x": 1}
     assert calls == [1, 2]
     assert fetch.invalidate(1) is True
+
+
+def test_cancelling_the_async_leader_does_not_cancel_the_waiters(cache):
+    calls = []
+
+    @cache.memoize()
+    async def fetch(x):
+        calls.append(x)
+        if len(calls) == 1:
+            await asyncio.sleep(3600)  # the leader: cancelled below
+        return x * 2
+
+    async def main():
+        leader = asyncio.ensure_future(fetch(4))
+        await asyncio.sleep(0)  # the leader starts its flight
+        waiter = asyncio.ensure_future(fetch(4))
+        await asyncio.sleep(0)  # the waiter joins it
+        leader.cancel()
+        result = await waiter
+        return leader.cancelled(), result
+
+    cancelled, result = asyncio.run(main())
+    assert cancelled and result == 8
+    assert calls == [4, 4]  # the waiter computed it after the leader went
+
+
+def test_a_forked_child_is_not_stuck_on_a_parents_flight(cache):
+    import os
+
+    started, release = threading.Event(), threading.Event()
+
+    @cache.memoize()
+    def slow():
+        started.set()
+        release.wait(10)
+        return "parent"
+
+    t = threading.Thread(target=slow)
+    t.start()
+    assert started.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the flight has no leader thread
+        try:
+            ok = cache._flights == {} and slow.__wrapped__ is not None
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    release.set()
+    t.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
