@@ -171,6 +171,8 @@ test-python: wheel
 # CI compiles the benches but never times them.
 bench-build:
 	$(CARGO) bench --no-run
+	$(CARGO) build --release --example nycache-bench
+	target/release/examples/nycache-bench --quick > /dev/null
 
 bench:
 	$(CARGO) bench --bench ops

@@ -58,8 +58,9 @@ pub fn zipf(n: usize, keys: usize, s: f64, seed: u64) -> Vec<u64> {
         .collect()
 }
 
-/// The operations a peer offers, as the bench calls them.
-pub trait Peer {
+/// The operations a peer offers, as the bench calls them. Every peer is
+/// shared by the threads of the multi-thread bench (`examples/nycache_bench.rs`).
+pub trait Peer: Sync {
     fn get(&self, k: &Key) -> bool;
     fn set(&self, k: &Key, v: &[u8]);
 }
@@ -92,9 +93,10 @@ impl Peer for NyCopy {
 
 /// nycache through the C ABI, calling the `extern "C"` functions exactly as
 /// a C host does (pointer + length in, copy into the caller's buffer).
-struct NyC(*mut nycache::ffi::nyc_cache);
+pub struct NyC(*mut nycache::ffi::nyc_cache);
 impl NyC {
-    fn open(config: &str) -> NyC {
+    /// Opens a cache through `nyc_open` with the given config text.
+    pub fn open(config: &str) -> NyC {
         let config = std::ffi::CString::new(config).unwrap();
         let mut handle = std::ptr::null_mut();
         // SAFETY: a NUL-terminated config and a writable out-pointer.
@@ -137,6 +139,11 @@ impl Peer for NyC {
         assert_eq!(st, nycache::ffi::nyc_status::NYC_OK);
     }
 }
+// SAFETY: the C API allows any number of threads to use one handle at once
+// (docs/c-api.md, "Threads and fork"); the pointer is only passed to it.
+unsafe impl Send for NyC {}
+// SAFETY: as above.
+unsafe impl Sync for NyC {}
 impl Drop for NyC {
     fn drop(&mut self) {
         // SAFETY: the handle came from nyc_open and is closed once.
@@ -144,7 +151,7 @@ impl Drop for NyC {
     }
 }
 
-struct Quick(quick_cache::sync::Cache<Key, Arc<[u8]>>);
+pub struct Quick(pub quick_cache::sync::Cache<Key, Arc<[u8]>>);
 impl Peer for Quick {
     #[inline]
     fn get(&self, k: &Key) -> bool {
@@ -156,7 +163,7 @@ impl Peer for Quick {
     }
 }
 
-struct Moka(moka::sync::Cache<Key, Arc<[u8]>>);
+pub struct Moka(pub moka::sync::Cache<Key, Arc<[u8]>>);
 impl Peer for Moka {
     #[inline]
     fn get(&self, k: &Key) -> bool {
@@ -168,7 +175,7 @@ impl Peer for Moka {
     }
 }
 
-struct Lru(parking_lot::Mutex<lru::LruCache<Key, Arc<[u8]>>>);
+pub struct Lru(pub parking_lot::Mutex<lru::LruCache<Key, Arc<[u8]>>>);
 impl Peer for Lru {
     #[inline]
     fn get(&self, k: &Key) -> bool {
