@@ -280,6 +280,9 @@ impl ZSet {
             ZSet::Packed(p) => {
                 let k = packed_pairs(p).iter().position(|&(m, s)| order((s, m), (score, member)) == Ordering::Greater);
                 let k = k.unwrap_or(p.len() / 2);
+                // Redis's listpack keeps scores as text that reads back
+                // `-0` as `0`; its skiplist keeps the double. Same here.
+                let score = if score == 0.0 { 0.0 } else { score };
                 p.insert(2 * k, member)?;
                 if let Err(e) = p.insert(2 * k + 1, &score_bytes(score)) {
                     p.remove_range(2 * k, 2 * k + 1);
