@@ -83,9 +83,22 @@ impl Redis {
 }
 
 fn start_redis() -> (Server, Redis) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server on PATH (apt-get install redis-server)");
@@ -99,7 +112,13 @@ fn start_redis() -> (Server, Redis) {
         std::thread::sleep(Duration::from_millis(20));
     };
     stream.set_nodelay(true).unwrap();
-    (server, Redis { r: BufReader::new(stream.try_clone().unwrap()), w: stream })
+    (
+        server,
+        Redis {
+            r: BufReader::new(stream.try_clone().unwrap()),
+            w: stream,
+        },
+    )
 }
 
 fn key(i: usize) -> Vec<u8> {
@@ -118,7 +137,10 @@ struct Op {
 }
 
 fn sl(b: &[u8]) -> nyc_slice {
-    nyc_slice { ptr: b.as_ptr().cast(), len: b.len() }
+    nyc_slice {
+        ptr: b.as_ptr().cast(),
+        len: b.len(),
+    }
 }
 
 fn ops() -> Vec<Op> {
@@ -130,7 +152,19 @@ fn ops() -> Vec<Op> {
                 let (k, e) = (key(i), elem(i));
                 let f = black_box(nyc_lpush as unsafe extern "C" fn(_, _, _, _, _, _) -> _);
                 // SAFETY: live cache; key and one slice of a live element.
-                assert_eq!(unsafe { f(c, k.as_ptr().cast(), k.len(), &sl(&e), 1, std::ptr::null_mut()) }, nyc_status::NYC_OK);
+                assert_eq!(
+                    unsafe {
+                        f(
+                            c,
+                            k.as_ptr().cast(),
+                            k.len(),
+                            &sl(&e),
+                            1,
+                            std::ptr::null_mut(),
+                        )
+                    },
+                    nyc_status::NYC_OK
+                );
             },
         },
         Op {
@@ -142,7 +176,10 @@ fn ops() -> Vec<Op> {
                 let mut a: *mut nyc_array = std::ptr::null_mut();
                 // SAFETY: live cache and key; `a` is a writable out-parameter, freed below.
                 unsafe {
-                    assert_eq!(f(c, k.as_ptr().cast::<c_void>(), k.len(), 0, 9, &mut a), nyc_status::NYC_OK);
+                    assert_eq!(
+                        f(c, k.as_ptr().cast::<c_void>(), k.len(), 0, 9, &mut a),
+                        nyc_status::NYC_OK
+                    );
                     black_box(nyc_array_count(a));
                     nyc_array_free(a);
                 }
@@ -155,7 +192,20 @@ fn ops() -> Vec<Op> {
                 let (k, fld, v) = (key(i), elem(i / KEYS % 100), elem(i));
                 let f = black_box(nyc_hset as unsafe extern "C" fn(_, _, _, _, _, _, _) -> _);
                 // SAFETY: live cache, key, one field and one value slice.
-                assert_eq!(unsafe { f(c, k.as_ptr().cast(), k.len(), &sl(&fld), &sl(&v), 1, std::ptr::null_mut()) }, nyc_status::NYC_OK);
+                assert_eq!(
+                    unsafe {
+                        f(
+                            c,
+                            k.as_ptr().cast(),
+                            k.len(),
+                            &sl(&fld),
+                            &sl(&v),
+                            1,
+                            std::ptr::null_mut(),
+                        )
+                    },
+                    nyc_status::NYC_OK
+                );
             },
         },
         Op {
@@ -167,7 +217,14 @@ fn ops() -> Vec<Op> {
                 let mut v: *mut nyc_value = std::ptr::null_mut();
                 // SAFETY: live cache, key and field; `v` is freed below (NULL is allowed).
                 unsafe {
-                    let st = f(c, k.as_ptr().cast(), k.len(), fld.as_ptr().cast(), fld.len(), &mut v);
+                    let st = f(
+                        c,
+                        k.as_ptr().cast(),
+                        k.len(),
+                        fld.as_ptr().cast(),
+                        fld.len(),
+                        &mut v,
+                    );
                     black_box(st);
                     nyc_value_free(v);
                 }
@@ -175,25 +232,65 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "ZADD",
-            redis: |i| vec![b"ZADD".to_vec(), key(i), ((i * 7919) % 100_000).to_string().into_bytes(), elem(i)],
+            redis: |i| {
+                vec![
+                    b"ZADD".to_vec(),
+                    key(i),
+                    ((i * 7919) % 100_000).to_string().into_bytes(),
+                    elem(i),
+                ]
+            },
             nyc: |c, i| {
                 let (k, m) = (key(i), elem(i));
                 let s = ((i * 7919) % 100_000) as f64;
                 let f = black_box(nyc_zadd as unsafe extern "C" fn(_, _, _, _, _, _, _, _) -> _);
                 // SAFETY: live cache and key; one score and one member slice.
-                assert_eq!(unsafe { f(c, k.as_ptr().cast(), k.len(), &s, &sl(&m), 1, 0, std::ptr::null_mut()) }, nyc_status::NYC_OK);
+                assert_eq!(
+                    unsafe {
+                        f(
+                            c,
+                            k.as_ptr().cast(),
+                            k.len(),
+                            &s,
+                            &sl(&m),
+                            1,
+                            0,
+                            std::ptr::null_mut(),
+                        )
+                    },
+                    nyc_status::NYC_OK
+                );
             },
         },
         Op {
             name: "ZRANGE 0 9 WITHSCORES",
-            redis: |i| vec![b"ZRANGE".to_vec(), key(i), b"0".to_vec(), b"9".to_vec(), b"WITHSCORES".to_vec()],
+            redis: |i| {
+                vec![
+                    b"ZRANGE".to_vec(),
+                    key(i),
+                    b"0".to_vec(),
+                    b"9".to_vec(),
+                    b"WITHSCORES".to_vec(),
+                ]
+            },
             nyc: |c, i| {
                 let k = key(i);
                 let f = black_box(nyc_zrange as unsafe extern "C" fn(_, _, _, _, _, _, _) -> _);
                 let mut a: *mut nyc_array = std::ptr::null_mut();
                 // SAFETY: live cache and key; `a` is a writable out-parameter, freed below.
                 unsafe {
-                    assert_eq!(f(c, k.as_ptr().cast(), k.len(), 0, 9, NYC_ZRANGE_WITHSCORES, &mut a), nyc_status::NYC_OK);
+                    assert_eq!(
+                        f(
+                            c,
+                            k.as_ptr().cast(),
+                            k.len(),
+                            0,
+                            9,
+                            NYC_ZRANGE_WITHSCORES,
+                            &mut a
+                        ),
+                        nyc_status::NYC_OK
+                    );
                     black_box(nyc_array_count(a));
                     nyc_array_free(a);
                 }
@@ -207,14 +304,25 @@ fn per_sec(n: usize, t: Duration) -> String {
 }
 
 fn main() {
-    let n: usize = std::env::var("OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let n: usize = std::env::var("OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
     let (_server, mut redis) = start_redis();
     let mut cache: *mut nyc_cache = std::ptr::null_mut();
     // SAFETY: a NUL-terminated config and a writable out-parameter.
-    assert_eq!(unsafe { nyc_open(c"max_memory=1GiB maintenance_ms=0".as_ptr(), &mut cache) }, nyc_status::NYC_OK);
+    assert_eq!(
+        unsafe { nyc_open(c"max_memory=1GiB maintenance_ms=0".as_ptr(), &mut cache) },
+        nyc_status::NYC_OK
+    );
 
-    println!("ops/s, one thread, {n} ops each ({KEYS} keys; lists, hashes and sorted sets grow to {} elements per key)\n", n / KEYS);
-    println!("| command | nycache C ABI | redis, no pipelining | redis, pipelined x64 | nycache / redis pipelined |");
+    println!(
+        "ops/s, one thread, {n} ops each ({KEYS} keys; lists, hashes and sorted sets grow to {} elements per key)\n",
+        n / KEYS
+    );
+    println!(
+        "| command | nycache C ABI | redis, no pipelining | redis, pipelined x64 | nycache / redis pipelined |"
+    );
     println!("|---|---|---|---|---|");
     for op in ops() {
         let t = Instant::now();
@@ -260,7 +368,9 @@ fn main() {
         );
     }
 
-    println!("\nbytes per element (16-byte elements; nycache: charged and jemalloc-allocated; redis: MEMORY USAGE SAMPLES 0)\n");
+    println!(
+        "\nbytes per element (16-byte elements; nycache: charged and jemalloc-allocated; redis: MEMORY USAGE SAMPLES 0)\n"
+    );
     println!("| type | elements | nycache charged | nycache allocated | redis MEMORY USAGE |");
     println!("|---|---|---|---|---|");
     for size in [100usize, 10_000] {
@@ -275,10 +385,41 @@ fn main() {
                 // SAFETY: live cache; key and element slices outlive the calls.
                 let st = unsafe {
                     match ty {
-                        "list" => nyc_rpush(cache, kb.as_ptr().cast(), kb.len(), &sl(&e), 1, std::ptr::null_mut()),
-                        "set" => nyc_sadd(cache, kb.as_ptr().cast(), kb.len(), &sl(&e), 1, std::ptr::null_mut()),
-                        "hash" => nyc_hset(cache, kb.as_ptr().cast(), kb.len(), &sl(&e), &sl(&v), 1, std::ptr::null_mut()),
-                        _ => nyc_zadd(cache, kb.as_ptr().cast(), kb.len(), &(i as f64), &sl(&e), 1, 0, std::ptr::null_mut()),
+                        "list" => nyc_rpush(
+                            cache,
+                            kb.as_ptr().cast(),
+                            kb.len(),
+                            &sl(&e),
+                            1,
+                            std::ptr::null_mut(),
+                        ),
+                        "set" => nyc_sadd(
+                            cache,
+                            kb.as_ptr().cast(),
+                            kb.len(),
+                            &sl(&e),
+                            1,
+                            std::ptr::null_mut(),
+                        ),
+                        "hash" => nyc_hset(
+                            cache,
+                            kb.as_ptr().cast(),
+                            kb.len(),
+                            &sl(&e),
+                            &sl(&v),
+                            1,
+                            std::ptr::null_mut(),
+                        ),
+                        _ => nyc_zadd(
+                            cache,
+                            kb.as_ptr().cast(),
+                            kb.len(),
+                            &(i as f64),
+                            &sl(&e),
+                            1,
+                            0,
+                            std::ptr::null_mut(),
+                        ),
                     }
                 };
                 assert_eq!(st, nyc_status::NYC_OK);
@@ -289,7 +430,11 @@ fn main() {
                     _ => vec![b"ZADD", kb, b"0", &e],
                 };
                 let score = i.to_string().into_bytes();
-                let cmd: Vec<&[u8]> = if ty == "zset" { vec![cmd[0], cmd[1], &score, cmd[3]] } else { cmd };
+                let cmd: Vec<&[u8]> = if ty == "zset" {
+                    vec![cmd[0], cmd[1], &score, cmd[3]]
+                } else {
+                    cmd
+                };
                 redis.call(&cmd);
             }
             let charged = used(cache) - used_before;

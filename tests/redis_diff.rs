@@ -49,13 +49,26 @@ fn find_redis_server() -> Option<PathBuf> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_server(bin: &PathBuf) -> (Server, TcpStream) {
     let port = free_port();
     let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .args(["--daemonize", "no"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -68,7 +81,11 @@ fn start_server(bin: &PathBuf) -> (Server, TcpStream) {
             s.set_nodelay(true).unwrap();
             return (server, s);
         }
-        assert!(Instant::now() < deadline, "redis-server did not listen on port {} within 10 s", server.port);
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not listen on port {} within 10 s",
+            server.port
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -219,13 +236,21 @@ impl Rng {
 const GROUPS: [&str; 5] = ["s", "l", "t", "h", "z"];
 
 fn key(r: &mut Rng, group: &str) -> Vec<u8> {
-    if r.chance(12) { format!("k{}", r.below(4)).into_bytes() } else { format!("{group}{}", r.below(5)).into_bytes() }
+    if r.chance(12) {
+        format!("k{}", r.below(4)).into_bytes()
+    } else {
+        format!("{group}{}", r.below(5)).into_bytes()
+    }
 }
 
 /// Every key the generator can name.
 fn all_keys() -> Vec<String> {
     let mut keys: Vec<String> = (0..4).map(|i| format!("k{i}")).collect();
-    keys.extend(GROUPS.iter().flat_map(|g| (0..5).map(move |i| format!("{g}{i}"))));
+    keys.extend(
+        GROUPS
+            .iter()
+            .flat_map(|g| (0..5).map(move |i| format!("{g}{i}"))),
+    );
     keys
 }
 
@@ -234,7 +259,14 @@ fn element(r: &mut Rng) -> Vec<u8> {
         0..=54 => format!("m{}", r.below(20)).into_bytes(),
         55..=74 => r.range(-300, 300).to_string().into_bytes(),
         75..=89 => format!("x{}", r.below(200)).into_bytes(),
-        90..=93 => ["", "-0", "007", "9223372036854775807", "-9223372036854775808", "+1"][r.below(6) as usize]
+        90..=93 => [
+            "",
+            "-0",
+            "007",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "+1",
+        ][r.below(6) as usize]
             .as_bytes()
             .to_vec(),
         _ => format!("{}{}", "L".repeat(64), r.below(10)).into_bytes(),
@@ -242,7 +274,11 @@ fn element(r: &mut Rng) -> Vec<u8> {
 }
 
 fn elements(r: &mut Rng) -> Vec<Vec<u8>> {
-    let n = if r.chance(8) { 20 + r.below(60) } else { 1 + r.below(4) };
+    let n = if r.chance(8) {
+        20 + r.below(60)
+    } else {
+        1 + r.below(4)
+    };
     (0..n).map(|_| element(r)).collect()
 }
 
@@ -264,7 +300,11 @@ fn score(r: &mut Rng) -> f64 {
 /// Score text Redis parses back to exactly `s`.
 fn score_text(s: f64) -> Vec<u8> {
     if s.is_infinite() {
-        return if s > 0.0 { b"+inf".to_vec() } else { b"-inf".to_vec() };
+        return if s > 0.0 {
+            b"+inf".to_vec()
+        } else {
+            b"-inf".to_vec()
+        };
     }
     format!("{s:?}").into_bytes()
 }
@@ -276,7 +316,13 @@ fn bound(r: &mut Rng) -> (ScoreBound, Vec<u8>) {
     if exclusive {
         text.insert(0, b'(');
     }
-    (ScoreBound { value: s, exclusive }, text)
+    (
+        ScoreBound {
+            value: s,
+            exclusive,
+        },
+        text,
+    )
 }
 
 fn index(r: &mut Rng) -> i64 {
@@ -324,18 +370,40 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
     let exact = |cmd: Vec<Vec<u8>>, reply: Reply| (cmd, Expect::Exact(reply));
     match op {
         // ---- strings and keys, for wrong-type collisions
-        0 => exact(vec![s("GET"), k.clone()], ours(c.get(&k), |v| opt_bulk(v.map(|v| v.to_vec())))),
-        1 => exact(vec![s("SET"), k.clone(), e.clone()], ours(c.set(&k, &e, None), |_| Reply::Status("OK".into()))),
-        2 => exact(vec![s("DEL"), k.clone()], ours(c.delete(&k), |d| int(d as u64))),
-        3 => exact(vec![s("INCRBY"), k.clone(), s("3")], ours(c.incr(&k, 3), Reply::Int)),
-        4 => exact(vec![s("EXISTS"), k.clone()], ours(c.exists(&k), |d| int(d as u64))),
+        0 => exact(
+            vec![s("GET"), k.clone()],
+            ours(c.get(&k), |v| opt_bulk(v.map(|v| v.to_vec()))),
+        ),
+        1 => exact(
+            vec![s("SET"), k.clone(), e.clone()],
+            ours(c.set(&k, &e, None), |_| Reply::Status("OK".into())),
+        ),
+        2 => exact(
+            vec![s("DEL"), k.clone()],
+            ours(c.delete(&k), |d| int(d as u64)),
+        ),
+        3 => exact(
+            vec![s("INCRBY"), k.clone(), s("3")],
+            ours(c.incr(&k, 3), Reply::Int),
+        ),
+        4 => exact(
+            vec![s("EXISTS"), k.clone()],
+            ours(c.exists(&k), |d| int(d as u64)),
+        ),
         // ---- lists
         5..=7 => {
             let items = elements(r);
             let front = r.chance(50);
             let mut cmd = vec![s(if front { "LPUSH" } else { "RPUSH" }), k.clone()];
             cmd.extend(items.iter().cloned());
-            let reply = ours(if front { c.lpush(&k, &items) } else { c.rpush(&k, &items) }, int);
+            let reply = ours(
+                if front {
+                    c.lpush(&k, &items)
+                } else {
+                    c.rpush(&k, &items)
+                },
+                int,
+            );
             exact(cmd, reply)
         }
         8 | 9 => {
@@ -346,18 +414,36 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
                 exact(vec![name, k], reply)
             } else {
                 let n = r.below(5);
-                let got = if front { c.lpop_count(&k, n as usize) } else { c.rpop_count(&k, n as usize) };
-                exact(vec![name, k, n.to_string().into_bytes()], ours(got, |v| v.map_or(Reply::NilArray, array)))
+                let got = if front {
+                    c.lpop_count(&k, n as usize)
+                } else {
+                    c.rpop_count(&k, n as usize)
+                };
+                exact(
+                    vec![name, k, n.to_string().into_bytes()],
+                    ours(got, |v| v.map_or(Reply::NilArray, array)),
+                )
             }
         }
         10 | 11 => {
             let (a, b) = (index(r), index(r));
-            exact(vec![s("LRANGE"), k.clone(), a.to_string().into_bytes(), b.to_string().into_bytes()], ours(c.lrange(&k, a, b), array))
+            exact(
+                vec![
+                    s("LRANGE"),
+                    k.clone(),
+                    a.to_string().into_bytes(),
+                    b.to_string().into_bytes(),
+                ],
+                ours(c.lrange(&k, a, b), array),
+            )
         }
         12 => exact(vec![s("LLEN"), k.clone()], ours(c.llen(&k), int)),
         13 => {
             let i = index(r);
-            exact(vec![s("LINDEX"), k.clone(), i.to_string().into_bytes()], ours(c.lindex(&k, i), opt_bulk))
+            exact(
+                vec![s("LINDEX"), k.clone(), i.to_string().into_bytes()],
+                ours(c.lindex(&k, i), opt_bulk),
+            )
         }
         14 => {
             let i = index(r);
@@ -372,7 +458,15 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
         16 => {
             let (a, b) = (index(r), index(r));
             let reply = ours(c.ltrim(&k, a, b), |_| Reply::Status("OK".into()));
-            exact(vec![s("LTRIM"), k, a.to_string().into_bytes(), b.to_string().into_bytes()], reply)
+            exact(
+                vec![
+                    s("LTRIM"),
+                    k,
+                    a.to_string().into_bytes(),
+                    b.to_string().into_bytes(),
+                ],
+                reply,
+            )
         }
         // ---- sets
         17..=19 => {
@@ -387,8 +481,17 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
             cmd.extend(items.iter().cloned());
             exact(cmd, ours(c.srem(&k, &items), int))
         }
-        21 => exact(vec![s("SISMEMBER"), k.clone(), e.clone()], ours(c.sismember(&k, &e), |b| int(b as u64))),
-        22 => (vec![s("SMEMBERS"), k.clone()], Expect::Unordered { reply: ours(c.smembers(&k), array), pairs: false }),
+        21 => exact(
+            vec![s("SISMEMBER"), k.clone(), e.clone()],
+            ours(c.sismember(&k, &e), |b| int(b as u64)),
+        ),
+        22 => (
+            vec![s("SMEMBERS"), k.clone()],
+            Expect::Unordered {
+                reply: ours(c.smembers(&k), array),
+                pairs: false,
+            },
+        ),
         23 => exact(vec![s("SCARD"), k.clone()], ours(c.scard(&k), int)),
         24 => {
             let count = r.chance(50).then(|| r.below(4));
@@ -398,7 +501,16 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
             };
             let popped: Vec<Vec<u8>> = match &got {
                 Reply::Bulk(m) => vec![m.clone()],
-                Reply::Array(items) => items.iter().map(|i| if let Reply::Bulk(b) = i { b.clone() } else { unreachable!() }).collect(),
+                Reply::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        if let Reply::Bulk(b) = i {
+                            b.clone()
+                        } else {
+                            unreachable!()
+                        }
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let cmd = if popped.is_empty() {
@@ -427,14 +539,28 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
             };
             let mut cmd = vec![s(name)];
             cmd.extend(keys);
-            (cmd, Expect::Unordered { reply: ours(got, array), pairs: false })
+            (
+                cmd,
+                Expect::Unordered {
+                    reply: ours(got, array),
+                    pairs: false,
+                },
+            )
         }
         // ---- hashes
         29..=31 => {
-            let n = if r.chance(8) { 20 + r.below(50) } else { 1 + r.below(3) };
+            let n = if r.chance(8) {
+                20 + r.below(50)
+            } else {
+                1 + r.below(3)
+            };
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
                 .map(|_| {
-                    let v = if r.chance(25) { r.range(-9, 9).to_string().into_bytes() } else { element(r) };
+                    let v = if r.chance(25) {
+                        r.range(-9, 9).to_string().into_bytes()
+                    } else {
+                        element(r)
+                    };
                     (element(r), v)
                 })
                 .collect();
@@ -445,20 +571,46 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
             }
             exact(cmd, ours(c.hset(&k, &pairs), int))
         }
-        32 => exact(vec![s("HGET"), k.clone(), e.clone()], ours(c.hget(&k, &e), opt_bulk)),
+        32 => exact(
+            vec![s("HGET"), k.clone(), e.clone()],
+            ours(c.hget(&k, &e), opt_bulk),
+        ),
         33 => {
             let items = elements(r);
             let mut cmd = vec![s("HDEL"), k.clone()];
             cmd.extend(items.iter().cloned());
             exact(cmd, ours(c.hdel(&k, &items), int))
         }
-        34 => exact(vec![s("HEXISTS"), k.clone(), e.clone()], ours(c.hexists(&k, &e), |b| int(b as u64))),
-        35 => (vec![s("HKEYS"), k.clone()], Expect::Unordered { reply: ours(c.hkeys(&k), array), pairs: false }),
-        36 => (vec![s("HVALS"), k.clone()], Expect::Unordered { reply: ours(c.hvals(&k), array), pairs: false }),
+        34 => exact(
+            vec![s("HEXISTS"), k.clone(), e.clone()],
+            ours(c.hexists(&k, &e), |b| int(b as u64)),
+        ),
+        35 => (
+            vec![s("HKEYS"), k.clone()],
+            Expect::Unordered {
+                reply: ours(c.hkeys(&k), array),
+                pairs: false,
+            },
+        ),
+        36 => (
+            vec![s("HVALS"), k.clone()],
+            Expect::Unordered {
+                reply: ours(c.hvals(&k), array),
+                pairs: false,
+            },
+        ),
         37 => exact(vec![s("HLEN"), k.clone()], ours(c.hlen(&k), int)),
         38 => {
-            let got = ours(c.hgetall(&k), |pairs| array(pairs.into_iter().flat_map(|(f, v)| [f, v]).collect()));
-            (vec![s("HGETALL"), k], Expect::Unordered { reply: got, pairs: true })
+            let got = ours(c.hgetall(&k), |pairs| {
+                array(pairs.into_iter().flat_map(|(f, v)| [f, v]).collect())
+            });
+            (
+                vec![s("HGETALL"), k],
+                Expect::Unordered {
+                    reply: got,
+                    pairs: true,
+                },
+            )
         }
         39 | 40 => {
             let delta = match r.below(10) {
@@ -466,9 +618,16 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
                 1 => i64::MIN,
                 _ => r.range(-5, 5),
             };
-            let field = if r.chance(50) { format!("m{}", r.below(20)).into_bytes() } else { e.clone() };
+            let field = if r.chance(50) {
+                format!("m{}", r.below(20)).into_bytes()
+            } else {
+                e.clone()
+            };
             let reply = ours(c.hincrby(&k, &field, delta), Reply::Int);
-            exact(vec![s("HINCRBY"), k, field, delta.to_string().into_bytes()], reply)
+            exact(
+                vec![s("HINCRBY"), k, field, delta.to_string().into_bytes()],
+                reply,
+            )
         }
         41 => {
             let v = element(r);
@@ -477,7 +636,11 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
         }
         // ---- sorted sets
         42..=45 => {
-            let n = if r.chance(8) { 20 + r.below(60) } else { 1 + r.below(3) };
+            let n = if r.chance(8) {
+                20 + r.below(60)
+            } else {
+                1 + r.below(3)
+            };
             let pairs: Vec<(f64, Vec<u8>)> = (0..n).map(|_| (score(r), element(r))).collect();
             let mut flags = ZAddFlags::default();
             let mut cmd = vec![s("ZADD"), k.clone()];
@@ -498,7 +661,12 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
                 let (sc, m) = pairs[0].clone();
                 cmd.push(score_text(sc));
                 cmd.push(m.clone());
-                exact(cmd, ours(c.zadd_incr(&k, sc, &m, flags), |v| v.map_or(Reply::Nil, score_reply)))
+                exact(
+                    cmd,
+                    ours(c.zadd_incr(&k, sc, &m, flags), |v| {
+                        v.map_or(Reply::Nil, score_reply)
+                    }),
+                )
             } else {
                 for (sc, m) in &pairs {
                     cmd.push(score_text(*sc));
@@ -513,18 +681,29 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
             cmd.extend(items.iter().cloned());
             exact(cmd, ours(c.zrem(&k, &items), int))
         }
-        47 | 48 => exact(vec![s("ZSCORE"), k.clone(), e.clone()], ours(c.zscore(&k, &e), |v| v.map_or(Reply::Nil, score_reply))),
+        47 | 48 => exact(
+            vec![s("ZSCORE"), k.clone(), e.clone()],
+            ours(c.zscore(&k, &e), |v| v.map_or(Reply::Nil, score_reply)),
+        ),
         49 => {
             let inc = score(r);
             let reply = ours(c.zincrby(&k, inc, &e), score_reply);
             exact(vec![s("ZINCRBY"), k, score_text(inc), e], reply)
         }
         50 => exact(vec![s("ZCARD"), k.clone()], ours(c.zcard(&k), int)),
-        51 => exact(vec![s("ZRANK"), k.clone(), e.clone()], ours(c.zrank(&k, &e), |v| v.map_or(Reply::Nil, int))),
+        51 => exact(
+            vec![s("ZRANK"), k.clone(), e.clone()],
+            ours(c.zrank(&k, &e), |v| v.map_or(Reply::Nil, int)),
+        ),
         52..=54 => {
             let (a, b) = (index(r), index(r));
             let (rev, with) = (r.chance(40), r.chance(50));
-            let mut cmd = vec![s("ZRANGE"), k.clone(), a.to_string().into_bytes(), b.to_string().into_bytes()];
+            let mut cmd = vec![
+                s("ZRANGE"),
+                k.clone(),
+                a.to_string().into_bytes(),
+                b.to_string().into_bytes(),
+            ];
             if rev {
                 cmd.push(s("REV"));
             }
@@ -542,20 +721,37 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
                 cmd.push(s("WITHSCORES"));
             }
             if let Some((o, n)) = limit {
-                cmd.extend([s("LIMIT"), o.to_string().into_bytes(), n.to_string().into_bytes()]);
+                cmd.extend([
+                    s("LIMIT"),
+                    o.to_string().into_bytes(),
+                    n.to_string().into_bytes(),
+                ]);
             }
-            exact(cmd, ours(c.zrangebyscore(&k, min, max, limit), |v| scored(v, with)))
+            exact(
+                cmd,
+                ours(c.zrangebyscore(&k, min, max, limit), |v| scored(v, with)),
+            )
         }
         58 => {
             let ((min, mt), (max, xt)) = (bound(r), bound(r));
-            exact(vec![s("ZCOUNT"), k.clone(), mt, xt], ours(c.zcount(&k, min, max), int))
+            exact(
+                vec![s("ZCOUNT"), k.clone(), mt, xt],
+                ours(c.zcount(&k, min, max), int),
+            )
         }
         59..=61 => {
             let max = r.chance(50);
             let name = s(if max { "ZPOPMAX" } else { "ZPOPMIN" });
             let count = r.chance(50).then(|| r.below(4));
             let n = count.unwrap_or(1) as usize;
-            let got = ours(if max { c.zpopmax(&k, n) } else { c.zpopmin(&k, n) }, |v| scored(v, true));
+            let got = ours(
+                if max {
+                    c.zpopmax(&k, n)
+                } else {
+                    c.zpopmin(&k, n)
+                },
+                |v| scored(v, true),
+            );
             let mut cmd = vec![name, k];
             if let Some(n) = count {
                 cmd.push(n.to_string().into_bytes());
@@ -566,9 +762,30 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
         _ => {
             let m = e.clone();
             if r.chance(50) {
-                let flags = [ZAddFlags { nx: true, xx: true, ..Default::default() }, ZAddFlags { gt: true, lt: true, ..Default::default() }, ZAddFlags { nx: true, gt: true, ..Default::default() }][r.below(3) as usize];
+                let flags = [
+                    ZAddFlags {
+                        nx: true,
+                        xx: true,
+                        ..Default::default()
+                    },
+                    ZAddFlags {
+                        gt: true,
+                        lt: true,
+                        ..Default::default()
+                    },
+                    ZAddFlags {
+                        nx: true,
+                        gt: true,
+                        ..Default::default()
+                    },
+                ][r.below(3) as usize];
                 let mut cmd = vec![s("ZADD"), k.clone()];
-                for (on, name) in [(flags.nx, "NX"), (flags.xx, "XX"), (flags.gt, "GT"), (flags.lt, "LT")] {
+                for (on, name) in [
+                    (flags.nx, "NX"),
+                    (flags.xx, "XX"),
+                    (flags.gt, "GT"),
+                    (flags.lt, "LT"),
+                ] {
                     if on {
                         cmd.push(s(name));
                     }
@@ -576,7 +793,11 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
                 cmd.extend([s("1"), m.clone()]);
                 exact(cmd, ours(c.zadd(&k, &[(1.0, &m)], flags), int))
             } else {
-                let inc = if r.chance(50) { f64::INFINITY } else { f64::NEG_INFINITY };
+                let inc = if r.chance(50) {
+                    f64::INFINITY
+                } else {
+                    f64::NEG_INFINITY
+                };
                 let reply = ours(c.zincrby(&k, inc, &m), score_reply);
                 exact(vec![s("ZINCRBY"), k, score_text(inc), m], reply)
             }
@@ -587,7 +808,9 @@ fn step(r: &mut Rng, c: &Cache) -> (Vec<Vec<u8>>, Expect) {
 /// Errors compare by category; everything else as it is.
 fn normalise(reply: Reply) -> Reply {
     match reply {
-        Reply::Error(m) if m.contains(' ') || m.starts_with("WRONGTYPE") => Reply::Error(redis_category(&m)),
+        Reply::Error(m) if m.contains(' ') || m.starts_with("WRONGTYPE") => {
+            Reply::Error(redis_category(&m))
+        }
         other => other,
     }
 }
@@ -611,7 +834,9 @@ fn sorted(reply: Reply, pairs: bool) -> Reply {
 fn check(expect: Expect, theirs: Reply) -> Option<String> {
     let theirs = normalise(theirs);
     match expect {
-        Expect::Exact(ours) => (ours != theirs).then(|| format!("nycache {ours:?}\n     redis   {theirs:?}")),
+        Expect::Exact(ours) => {
+            (ours != theirs).then(|| format!("nycache {ours:?}\n     redis   {theirs:?}"))
+        }
         Expect::Unordered { reply, pairs } => {
             let (a, b) = (sorted(reply, pairs), sorted(theirs, pairs));
             (a != b).then(|| format!("nycache {a:?}\n     redis   {b:?}"))
@@ -620,7 +845,9 @@ fn check(expect: Expect, theirs: Reply) -> Option<String> {
             let ok = match (&ours, &theirs) {
                 (Reply::Error(a), Reply::Error(b)) => a == b,
                 (Reply::Bulk(_), Reply::Int(1)) => true,
-                (Reply::Array(items), Reply::Int(n)) if !items.is_empty() => *n == items.len() as i64,
+                (Reply::Array(items), Reply::Int(n)) if !items.is_empty() => {
+                    *n == items.len() as i64
+                }
                 // Nothing popped: the set was empty, or the count 0.
                 (Reply::Nil, Reply::Int(0)) => true,
                 (Reply::Array(_), Reply::Int(n)) => count == Some(0) || *n == 0,
@@ -654,15 +881,23 @@ fn check(expect: Expect, theirs: Reply) -> Option<String> {
 }
 
 fn show(cmd: &[Vec<u8>]) -> String {
-    cmd.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")
+    cmd.iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
 fn replies_match_redis() {
     let Some(bin) = find_redis_server() else {
         let required = std::env::var("NYCACHE_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-        assert!(!required, "NYCACHE_REQUIRE_REDIS=1 but no redis-server was found on PATH (apt-get install redis-server)");
-        eprintln!("SKIPPED: redis-server not found; install it (apt-get install redis-server) to run the differential test");
+        assert!(
+            !required,
+            "NYCACHE_REQUIRE_REDIS=1 but no redis-server was found on PATH (apt-get install redis-server)"
+        );
+        eprintln!(
+            "SKIPPED: redis-server not found; install it (apt-get install redis-server) to run the differential test"
+        );
         return;
     };
     let started = Instant::now();
@@ -712,8 +947,14 @@ fn replies_match_redis() {
         // The whole keyspace must agree at the end of each seed.
         for key in all_keys() {
             let exists = cache.exists(key.as_bytes()).unwrap();
-            writer.write_all(format!("*2\r\n$6\r\nEXISTS\r\n${}\r\n{key}\r\n", key.len()).as_bytes()).unwrap();
-            assert_eq!(read_reply(&mut reader), Reply::Int(exists as i64), "seed {seed}: key {key} exists on one side only");
+            writer
+                .write_all(format!("*2\r\n$6\r\nEXISTS\r\n${}\r\n{key}\r\n", key.len()).as_bytes())
+                .unwrap();
+            assert_eq!(
+                read_reply(&mut reader),
+                Reply::Int(exists as i64),
+                "seed {seed}: key {key} exists on one side only"
+            );
         }
     }
     drop(server);
@@ -725,18 +966,38 @@ fn replies_match_redis() {
     );
     eprintln!("errors by category: {errors:?}\nlargest collections: {largest:?}");
     assert!(total >= 100_000);
-    for category in ["WrongType", "NotFound", "InvalidArgument", "NotANumber", "Overflow"] {
-        assert!(errors.get(category).is_some_and(|&n| n > 0), "the commands never hit a {category} error: {errors:?}");
+    for category in [
+        "WrongType",
+        "NotFound",
+        "InvalidArgument",
+        "NotANumber",
+        "Overflow",
+    ] {
+        assert!(
+            errors.get(category).is_some_and(|&n| n > 0),
+            "the commands never hit a {category} error: {errors:?}"
+        );
     }
-    assert!(!errors.keys().any(|k| k.starts_with("unmapped")), "Redis errors without a category: {errors:?}");
+    assert!(
+        !errors.keys().any(|k| k.starts_with("unmapped")),
+        "Redis errors without a category: {errors:?}"
+    );
     for name in ["LLEN", "SCARD", "HLEN", "ZCARD"] {
         let top = largest.get(name).copied().unwrap_or(0);
-        assert!(top > 128, "{name} never saw a collection past the compact threshold (largest {top})");
+        assert!(
+            top > 128,
+            "{name} never saw a collection past the compact threshold (largest {top})"
+        );
     }
     assert!(
         divergences.is_empty(),
         "{} divergences from Redis; the first ones:\n{}",
         divergences.len(),
-        divergences.iter().take(15).cloned().collect::<Vec<_>>().join("\n")
+        divergences
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

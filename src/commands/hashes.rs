@@ -9,16 +9,26 @@ use crate::types::Hash;
 
 impl Cache {
     /// HSET: sets the fields; returns how many were new.
-    pub fn hset<F: AsRef<[u8]>, V: AsRef<[u8]>>(&self, key: &[u8], pairs: &[(F, V)]) -> Result<u64> {
+    pub fn hset<F: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        pairs: &[(F, V)],
+    ) -> Result<u64> {
         if pairs.is_empty() {
             return Err(no_elements("hset"));
         }
-        let items: Vec<(&[u8], &[u8])> = pairs.iter().map(|(f, v)| (f.as_ref(), v.as_ref())).collect();
+        let items: Vec<(&[u8], &[u8])> = pairs
+            .iter()
+            .map(|(f, v)| (f.as_ref(), v.as_ref()))
+            .collect();
         for (f, v) in &items {
             self.check_value(f)?;
             self.check_value(v)?;
         }
-        let growth = items.iter().map(|(f, v)| (f.len() + v.len()) as u64 + 64).sum();
+        let growth = items
+            .iter()
+            .map(|(f, v)| (f.len() + v.len()) as u64 + 64)
+            .sum();
         let n = self.with_collection(key, Access::Create, growth, |h: &mut Hash| h.set(&items))?;
         Ok(n.unwrap_or(0) as u64)
     }
@@ -28,12 +38,18 @@ impl Cache {
         self.check_value(field)?;
         self.check_value(value)?;
         let growth = (field.len() + value.len()) as u64 + 64;
-        Ok(self.with_collection(key, Access::Create, growth, |h: &mut Hash| h.set_if_new(field, value))?.unwrap_or(false))
+        Ok(self
+            .with_collection(key, Access::Create, growth, |h: &mut Hash| {
+                h.set_if_new(field, value)
+            })?
+            .unwrap_or(false))
     }
 
     /// HGET.
     pub fn hget(&self, key: &[u8], field: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.get(field)))?.flatten())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.get(field)))?
+            .flatten())
     }
 
     /// HDEL: removes the fields; returns how many were there.
@@ -42,32 +58,46 @@ impl Cache {
             return Err(no_elements("hdel"));
         }
         let items: Vec<&[u8]> = fields.iter().map(AsRef::as_ref).collect();
-        Ok(self.with_collection(key, Access::Write, 0, |h: &mut Hash| Ok(h.delete(&items) as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Write, 0, |h: &mut Hash| {
+                Ok(h.delete(&items) as u64)
+            })?
+            .unwrap_or(0))
     }
 
     /// HEXISTS.
     pub fn hexists(&self, key: &[u8], field: &[u8]) -> Result<bool> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.contains(field)))?.unwrap_or(false))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.contains(field)))?
+            .unwrap_or(false))
     }
 
     /// HKEYS (insertion order while compact, no particular order after).
     pub fn hkeys(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.column(false)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.column(false)))?
+            .unwrap_or_default())
     }
 
     /// HVALS (in HKEYS's order).
     pub fn hvals(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.column(true)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.column(true)))?
+            .unwrap_or_default())
     }
 
     /// HLEN.
     pub fn hlen(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.len() as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.len() as u64))?
+            .unwrap_or(0))
     }
 
     /// HGETALL: (field, value) pairs.
     pub fn hgetall(&self, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.pairs()))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |h: &mut Hash| Ok(h.pairs()))?
+            .unwrap_or_default())
     }
 
     /// HINCRBY: adds `delta` to the field's integer (0 if absent); returns
@@ -76,6 +106,10 @@ impl Cache {
     pub fn hincrby(&self, key: &[u8], field: &[u8], delta: i64) -> Result<i64> {
         self.check_value(field)?;
         let growth = field.len() as u64 + 84;
-        Ok(self.with_collection(key, Access::Create, growth, |h: &mut Hash| h.incr_by(field, delta))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Create, growth, |h: &mut Hash| {
+                h.incr_by(field, delta)
+            })?
+            .unwrap_or(0))
     }
 }

@@ -13,7 +13,9 @@ impl Cache {
         }
         self.check_elements(elements)?;
         let items: Vec<&[u8]> = elements.iter().map(AsRef::as_ref).collect();
-        let n = self.with_collection(key, Access::Create, growth(elements), |l: &mut List| l.push(&items, front))?;
+        let n = self.with_collection(key, Access::Create, growth(elements), |l: &mut List| {
+            l.push(&items, front)
+        })?;
         Ok(n.unwrap_or(0) as u64)
     }
 
@@ -47,37 +49,59 @@ impl Cache {
 
     /// RPOP with a count: up to `count` elements from the tail.
     pub fn rpop_count(&self, key: &[u8], count: usize) -> Result<Option<Vec<Vec<u8>>>> {
-        self.with_collection(key, Access::Write, 0, |l: &mut List| Ok(l.pop(count, false)))
+        self.with_collection(
+            key,
+            Access::Write,
+            0,
+            |l: &mut List| Ok(l.pop(count, false)),
+        )
     }
 
     /// LRANGE: elements `start..=stop`; negative indexes count from the
     /// end, out-of-range ends are clamped, an absent key is empty.
     pub fn lrange(&self, key: &[u8], start: i64, stop: i64) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |l: &mut List| Ok(l.range(start, stop)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(
+                key,
+                Access::Read,
+                0,
+                |l: &mut List| Ok(l.range(start, stop)),
+            )?
+            .unwrap_or_default())
     }
 
     /// LLEN (0 for an absent key).
     pub fn llen(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.with_collection(key, Access::Read, 0, |l: &mut List| Ok(l.len() as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |l: &mut List| Ok(l.len() as u64))?
+            .unwrap_or(0))
     }
 
     /// LINDEX: the element at `index` (negative from the end), or `None`.
     pub fn lindex(&self, key: &[u8], index: i64) -> Result<Option<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |l: &mut List| Ok(l.index(index)))?.flatten())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |l: &mut List| Ok(l.index(index)))?
+            .flatten())
     }
 
     /// LSET: replaces the element at `index`. `NotFound` ("no such key")
     /// for an absent key, `InvalidArgument` ("index out of range").
     pub fn lset(&self, key: &[u8], index: i64, element: &[u8]) -> Result<()> {
         self.check_value(element)?;
-        self.with_collection(key, Access::Write, growth(&[element]), |l: &mut List| l.set(index, element))?
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such key"))
+        self.with_collection(key, Access::Write, growth(&[element]), |l: &mut List| {
+            l.set(index, element)
+        })?
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, "no such key"))
     }
 
     /// LREM: removes up to |count| occurrences of `element` (from the head
     /// if count > 0, from the tail if < 0, all if 0); returns how many.
     pub fn lrem(&self, key: &[u8], count: i64, element: &[u8]) -> Result<u64> {
-        Ok(self.with_collection(key, Access::Write, 0, |l: &mut List| Ok(l.rem(count, element) as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Write, 0, |l: &mut List| {
+                Ok(l.rem(count, element) as u64)
+            })?
+            .unwrap_or(0))
     }
 
     /// LTRIM: keeps only elements `start..=stop` (LRANGE's index rules); a

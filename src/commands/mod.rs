@@ -30,13 +30,18 @@ pub(crate) fn growth<E: AsRef<[u8]>>(elements: &[E]) -> u64 {
 
 /// Redis's arity error, for a command given no elements.
 pub(crate) fn no_elements(command: &str) -> Error {
-    Error::with_message(ErrorKind::InvalidArgument, format!("wrong number of arguments for '{command}' command"))
+    Error::with_message(
+        ErrorKind::InvalidArgument,
+        format!("wrong number of arguments for '{command}' command"),
+    )
 }
 
 impl Cache {
     /// Checks each element against `max_value_size`.
     pub(crate) fn check_elements<E: AsRef<[u8]>>(&self, elements: &[E]) -> Result<()> {
-        elements.iter().try_for_each(|e| self.check_value(e.as_ref()))
+        elements
+            .iter()
+            .try_for_each(|e| self.check_value(e.as_ref()))
     }
 }
 
@@ -56,11 +61,25 @@ mod tests {
         c.set(b"s", b"text", None).unwrap();
         assert_eq!(c.get(b"l").unwrap_err().kind(), ErrorKind::WrongType);
         assert_eq!(c.incr(b"l", 1).unwrap_err().kind(), ErrorKind::WrongType);
-        assert_eq!(c.sadd(b"l", &[b"x"]).unwrap_err().kind(), ErrorKind::WrongType);
-        assert_eq!(c.lpush(b"s", &[b"x"]).unwrap_err().kind(), ErrorKind::WrongType);
+        assert_eq!(
+            c.sadd(b"l", &[b"x"]).unwrap_err().kind(),
+            ErrorKind::WrongType
+        );
+        assert_eq!(
+            c.lpush(b"s", &[b"x"]).unwrap_err().kind(),
+            ErrorKind::WrongType
+        );
         assert_eq!(c.hget(b"s", b"f").unwrap_err().kind(), ErrorKind::WrongType);
-        assert_eq!(c.get(b"s").unwrap().unwrap().as_bytes(), b"text", "a failed command changes nothing");
-        assert_eq!(c.get_many(&[b"l", b"s"]).unwrap()[0].is_none(), true, "MGET reads a list as absent");
+        assert_eq!(
+            c.get(b"s").unwrap().unwrap().as_bytes(),
+            b"text",
+            "a failed command changes nothing"
+        );
+        assert_eq!(
+            c.get_many(&[b"l", b"s"]).unwrap()[0].is_none(),
+            true,
+            "MGET reads a list as absent"
+        );
         c.set(b"l", b"now a string", None).unwrap();
         assert_eq!(c.llen(b"l").unwrap_err().kind(), ErrorKind::WrongType);
         assert!(c.exists(b"l").unwrap());
@@ -71,14 +90,32 @@ mod tests {
     fn last_element_removes_the_key_and_ttl_applies_to_the_key() {
         let c = cache("max_memory=4MiB");
         c.sadd(b"k", &[b"m"]).unwrap();
-        c.expire(b"k", Some(std::time::Duration::from_secs(60))).unwrap();
+        c.expire(b"k", Some(std::time::Duration::from_secs(60)))
+            .unwrap();
         c.sadd(b"k", &[b"n"]).unwrap();
-        assert!(matches!(c.ttl(b"k").unwrap(), crate::KeyTtl::Expires(_)), "a write keeps the TTL");
+        assert!(
+            matches!(c.ttl(b"k").unwrap(), crate::KeyTtl::Expires(_)),
+            "a write keeps the TTL"
+        );
         assert_eq!(c.srem(b"k", &[b"m", b"n"]).unwrap(), 2);
         assert!(!c.exists(b"k").unwrap());
         assert_eq!(c.stats().used_bytes, 0);
-        assert_eq!(c.zadd(b"z", &[(1.0, b"a")], ZAddFlags { xx: true, ..Default::default() }).unwrap(), 0);
-        assert!(!c.exists(b"z").unwrap(), "ZADD XX on a missing key creates nothing");
+        assert_eq!(
+            c.zadd(
+                b"z",
+                &[(1.0, b"a")],
+                ZAddFlags {
+                    xx: true,
+                    ..Default::default()
+                }
+            )
+            .unwrap(),
+            0
+        );
+        assert!(
+            !c.exists(b"z").unwrap(),
+            "ZADD XX on a missing key creates nothing"
+        );
         c.check_invariants();
     }
 
@@ -110,7 +147,11 @@ mod tests {
             }
         };
         assert_eq!(err.kind(), ErrorKind::TooLarge);
-        assert_eq!(c.llen(b"l").unwrap(), pushed, "the failed push changed nothing");
+        assert_eq!(
+            c.llen(b"l").unwrap(),
+            pushed,
+            "the failed push changed nothing"
+        );
         c.check_invariants();
     }
 
@@ -124,7 +165,11 @@ mod tests {
         for _ in 0..20_000 {
             let op = r.below(14);
             // Mostly one type per key, with a few collisions (and `set`s).
-            let group = if r.below(20) == 0 { r.below(4) } else { [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 3][op] };
+            let group = if r.below(20) == 0 {
+                r.below(4)
+            } else {
+                [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 3][op]
+            };
             let key = format!("{group}:{}", r.below(6));
             let k = key.as_bytes();
             let elem = format!("{}", r.below(40)).repeat(1 + r.below(3) * r.below(30));
@@ -139,14 +184,27 @@ mod tests {
                 6 => c.hset(k, &[(e, e)]).map(drop),
                 7 => c.hdel(k, &[e]).map(drop),
                 8 => c.hincrby(k, b"n", 3).map(drop),
-                9 => c.zadd(k, &[(r.below(9) as f64, e)], ZAddFlags::default()).map(drop),
+                9 => c
+                    .zadd(k, &[(r.below(9) as f64, e)], ZAddFlags::default())
+                    .map(drop),
                 10 => c.zpopmin(k, r.below(3)).map(drop),
                 11 => c.zrem(k, &[e]).map(drop),
                 12 => c.set(k, e, None),
-                _ => c.zrangebyscore(k, ScoreBound::inclusive(1.0), ScoreBound::exclusive(5.0), None).map(drop),
+                _ => c
+                    .zrangebyscore(
+                        k,
+                        ScoreBound::inclusive(1.0),
+                        ScoreBound::exclusive(5.0),
+                        None,
+                    )
+                    .map(drop),
             };
             c.check_invariants();
         }
-        assert!(c.stats().evictions > 0, "the budget made the policy evict: {:?}", c.stats());
+        assert!(
+            c.stats().evictions > 0,
+            "the budget made the policy evict: {:?}",
+            c.stats()
+        );
     }
 }

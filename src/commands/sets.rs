@@ -21,7 +21,9 @@ impl Cache {
         }
         self.check_elements(members)?;
         let items: Vec<&[u8]> = members.iter().map(AsRef::as_ref).collect();
-        let n = self.with_collection(key, Access::Create, growth(members), |s: &mut Set| s.add(&items))?;
+        let n = self.with_collection(key, Access::Create, growth(members), |s: &mut Set| {
+            s.add(&items)
+        })?;
         Ok(n.unwrap_or(0) as u64)
     }
 
@@ -31,22 +33,32 @@ impl Cache {
             return Err(no_elements("srem"));
         }
         let items: Vec<&[u8]> = members.iter().map(AsRef::as_ref).collect();
-        Ok(self.with_collection(key, Access::Write, 0, |s: &mut Set| Ok(s.remove(&items) as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Write, 0, |s: &mut Set| {
+                Ok(s.remove(&items) as u64)
+            })?
+            .unwrap_or(0))
     }
 
     /// SISMEMBER.
     pub fn sismember(&self, key: &[u8], member: &[u8]) -> Result<bool> {
-        Ok(self.with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.contains(member)))?.unwrap_or(false))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.contains(member)))?
+            .unwrap_or(false))
     }
 
     /// SMEMBERS (in no particular order; empty for an absent key).
     pub fn smembers(&self, key: &[u8]) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.members()))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.members()))?
+            .unwrap_or_default())
     }
 
     /// SCARD.
     pub fn scard(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.len() as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.len() as u64))?
+            .unwrap_or(0))
     }
 
     /// SPOP without a count: removes and returns a random member, or `None`.
@@ -57,7 +69,9 @@ impl Cache {
     /// SPOP with a count: removes and returns up to `count` random members
     /// (empty for an absent key).
     pub fn spop_count(&self, key: &[u8], count: usize) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Write, 0, |s: &mut Set| Ok(s.pop(count)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Write, 0, |s: &mut Set| Ok(s.pop(count)))?
+            .unwrap_or_default())
     }
 
     /// SRANDMEMBER without a count: a random member, or `None`.
@@ -68,7 +82,9 @@ impl Cache {
     /// SRANDMEMBER with a count: `count >= 0` gives up to `count` distinct
     /// members, `count < 0` exactly `-count` members with repeats.
     pub fn srandmember_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
-        Ok(self.with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.random(count)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.random(count)))?
+            .unwrap_or_default())
     }
 
     /// The members of every key (absent keys as empty sets); `WrongType`
@@ -87,14 +103,21 @@ impl Cache {
         let mut iter = sets.into_iter();
         let first = iter.next().unwrap_or_default();
         let rest: Vec<HashSet<Vec<u8>>> = iter.map(|s| s.into_iter().collect()).collect();
-        Ok(first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m))).collect())
+        Ok(first
+            .into_iter()
+            .filter(|m| rest.iter().all(|s| s.contains(m)))
+            .collect())
     }
 
     /// SUNION: the members in any set.
     pub fn sunion<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Vec<u8>>> {
         let sets = self.all_members(keys, "sunion")?;
         let mut seen = HashSet::new();
-        Ok(sets.into_iter().flatten().filter(|m| seen.insert(m.clone())).collect())
+        Ok(sets
+            .into_iter()
+            .flatten()
+            .filter(|m| seen.insert(m.clone()))
+            .collect())
     }
 
     /// SDIFF: the members of the first set in none of the others.

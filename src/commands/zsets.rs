@@ -22,7 +22,12 @@ impl Cache {
     /// members added, or added plus updated with `flags.ch`. Incompatible
     /// flags are `InvalidArgument` and a NaN score `NotANumber`, checked
     /// before the key is looked at (as Redis does).
-    pub fn zadd<M: AsRef<[u8]>>(&self, key: &[u8], members: &[(f64, M)], flags: ZAddFlags) -> Result<u64> {
+    pub fn zadd<M: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        members: &[(f64, M)],
+        flags: ZAddFlags,
+    ) -> Result<u64> {
         if members.is_empty() {
             return Err(no_elements("zadd"));
         }
@@ -32,17 +37,22 @@ impl Cache {
         }
         let names: Vec<&[u8]> = members.iter().map(|(_, m)| m.as_ref()).collect();
         self.check_elements(&names)?;
-        let counted = self.with_collection(key, Access::Create, growth(&names) + 16 * names.len() as u64, |z: &mut ZSet| {
-            let (mut added, mut updated) = (0, 0);
-            for ((score, _), name) in members.iter().zip(&names) {
-                match z.add(*score, name, flags, false)? {
-                    Outcome::Added(_) => added += 1,
-                    Outcome::Updated(_) => updated += 1,
-                    Outcome::Same(_) | Outcome::Nop => {}
+        let counted = self.with_collection(
+            key,
+            Access::Create,
+            growth(&names) + 16 * names.len() as u64,
+            |z: &mut ZSet| {
+                let (mut added, mut updated) = (0, 0);
+                for ((score, _), name) in members.iter().zip(&names) {
+                    match z.add(*score, name, flags, false)? {
+                        Outcome::Added(_) => added += 1,
+                        Outcome::Updated(_) => updated += 1,
+                        Outcome::Same(_) | Outcome::Nop => {}
+                    }
                 }
-            }
-            Ok(if flags.ch { added + updated } else { added })
-        })?;
+                Ok(if flags.ch { added + updated } else { added })
+            },
+        )?;
         Ok(counted.unwrap_or(0))
     }
 
@@ -50,15 +60,24 @@ impl Cache {
     /// starts from 0) under `flags`; returns the new score, or `None` when
     /// the flags prevented the change (Redis's null reply). `NotANumber` if
     /// the result would be NaN.
-    pub fn zadd_incr(&self, key: &[u8], increment: f64, member: &[u8], flags: ZAddFlags) -> Result<Option<f64>> {
+    pub fn zadd_incr(
+        &self,
+        key: &[u8],
+        increment: f64,
+        member: &[u8],
+        flags: ZAddFlags,
+    ) -> Result<Option<f64>> {
         flags.check()?;
         if increment.is_nan() {
             return Err(not_a_float());
         }
         self.check_value(member)?;
-        let outcome = self.with_collection(key, Access::Create, member.len() as u64 + 80, |z: &mut ZSet| {
-            z.add(increment, member, flags, true)
-        })?;
+        let outcome = self.with_collection(
+            key,
+            Access::Create,
+            member.len() as u64 + 80,
+            |z: &mut ZSet| z.add(increment, member, flags, true),
+        )?;
         Ok(match outcome {
             Some(Outcome::Added(s) | Outcome::Updated(s) | Outcome::Same(s)) => Some(s),
             Some(Outcome::Nop) | None => None,
@@ -84,17 +103,25 @@ impl Cache {
 
     /// ZSCORE.
     pub fn zscore(&self, key: &[u8], member: &[u8]) -> Result<Option<f64>> {
-        Ok(self.with_collection(key, Access::Read, 0, |z: &mut ZSet| Ok(z.score(member)))?.flatten())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |z: &mut ZSet| Ok(z.score(member)))?
+            .flatten())
     }
 
     /// ZCARD.
     pub fn zcard(&self, key: &[u8]) -> Result<u64> {
-        Ok(self.with_collection(key, Access::Read, 0, |z: &mut ZSet| Ok(z.len() as u64))?.unwrap_or(0))
+        Ok(self
+            .with_collection(key, Access::Read, 0, |z: &mut ZSet| Ok(z.len() as u64))?
+            .unwrap_or(0))
     }
 
     /// ZRANK: the member's 0-based rank by ascending score, or `None`.
     pub fn zrank(&self, key: &[u8], member: &[u8]) -> Result<Option<u64>> {
-        Ok(self.with_collection(key, Access::Read, 0, |z: &mut ZSet| Ok(z.rank(member).map(|r| r as u64)))?.flatten())
+        Ok(self
+            .with_collection(key, Access::Read, 0, |z: &mut ZSet| {
+                Ok(z.rank(member).map(|r| r as u64))
+            })?
+            .flatten())
     }
 
     /// ZRANGE by index (`start..=stop`, LRANGE's index rules), ascending,
@@ -128,8 +155,16 @@ impl Cache {
                 return Ok(Vec::new());
             }
             let from = lo.saturating_add(usize::try_from(offset).unwrap_or(usize::MAX));
-            let to = if count < 0 { hi } else { hi.min(from.saturating_add(usize::try_from(count).unwrap_or(usize::MAX))) };
-            Ok(if from >= to { Vec::new() } else { z.by_rank(from, to - 1, false) })
+            let to = if count < 0 {
+                hi
+            } else {
+                hi.min(from.saturating_add(usize::try_from(count).unwrap_or(usize::MAX)))
+            };
+            Ok(if from >= to {
+                Vec::new()
+            } else {
+                z.by_rank(from, to - 1, false)
+            })
         })?;
         Ok(found.unwrap_or_default())
     }
@@ -147,19 +182,31 @@ impl Cache {
     /// ZPOPMIN: removes and returns up to `count` lowest members, lowest
     /// first (Redis's ZPOPMIN without a count is `count` 1).
     pub fn zpopmin(&self, key: &[u8], count: usize) -> Result<Vec<Scored>> {
-        Ok(self.with_collection(key, Access::Write, 0, |z: &mut ZSet| Ok(z.pop(count, false)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(
+                key,
+                Access::Write,
+                0,
+                |z: &mut ZSet| Ok(z.pop(count, false)),
+            )?
+            .unwrap_or_default())
     }
 
     /// ZPOPMAX: removes and returns up to `count` highest members, highest
     /// first.
     pub fn zpopmax(&self, key: &[u8], count: usize) -> Result<Vec<Scored>> {
-        Ok(self.with_collection(key, Access::Write, 0, |z: &mut ZSet| Ok(z.pop(count, true)))?.unwrap_or_default())
+        Ok(self
+            .with_collection(key, Access::Write, 0, |z: &mut ZSet| Ok(z.pop(count, true)))?
+            .unwrap_or_default())
     }
 }
 
 fn check_bounds(min: ScoreBound, max: ScoreBound) -> Result<()> {
     if min.value.is_nan() || max.value.is_nan() {
-        return Err(Error::new(ErrorKind::NotANumber, "min or max is not a float"));
+        return Err(Error::new(
+            ErrorKind::NotANumber,
+            "min or max is not a float",
+        ));
     }
     Ok(())
 }

@@ -12,7 +12,11 @@ use crate::error::{ErrorKind, Result};
 /// # Safety
 /// `ptr` is NULL or points to `n` slices, each NULL or readable for its
 /// length, all valid for `'a`.
-pub(crate) unsafe fn slices<'a>(ptr: *const nyc_slice, n: usize, what: &'static str) -> Result<Vec<&'a [u8]>> {
+pub(crate) unsafe fn slices<'a>(
+    ptr: *const nyc_slice,
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<&'a [u8]>> {
     // SAFETY: the caller promises `ptr` is NULL or `n` initialised slices.
     let items = unsafe { array(ptr, n, what) }?;
     items
@@ -36,7 +40,10 @@ pub(crate) unsafe fn write_opt<T>(ptr: *mut T, value: T) {
 /// `NYC_NOT_FOUND` for Redis's nil reply: the key, member, field or index
 /// is absent (a static message, no allocation).
 pub(crate) fn nil() -> nyc_status {
-    fail_static(ErrorKind::NotFound, "no such key, element or field (a nil reply)")
+    fail_static(
+        ErrorKind::NotFound,
+        "no such key, element or field (a nil reply)",
+    )
 }
 
 /// An array of members, each followed by its score as Redis's reply text

@@ -37,8 +37,13 @@ pub unsafe extern "C" fn nyc_hset(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key`, `fields` and `values` are NULL or readable as described.
-        let (key, fields, values) =
-            unsafe { (bytes(key, klen, "key")?, slices(fields, n, "fields")?, slices(values, n, "values")?) };
+        let (key, fields, values) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                slices(fields, n, "fields")?,
+                slices(values, n, "values")?,
+            )
+        };
         let pairs: Vec<(&[u8], &[u8])> = fields.into_iter().zip(values).collect();
         let count = c.hset(key, &pairs)?;
         // SAFETY: the caller promises `added` is NULL or writable.
@@ -67,7 +72,13 @@ pub unsafe extern "C" fn nyc_hsetnx(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises the three ranges are NULL or readable for their lengths.
-        let (key, field, val) = unsafe { (bytes(key, klen, "key")?, bytes(field, flen, "field")?, bytes(val, vlen, "value")?) };
+        let (key, field, val) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                bytes(field, flen, "field")?,
+                bytes(val, vlen, "value")?,
+            )
+        };
         Ok(if c.hsetnx(key, field, val)? {
             nyc_status::NYC_OK
         } else {
@@ -95,7 +106,13 @@ pub unsafe extern "C" fn nyc_hget(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key`/`field` are NULL or readable and `out` NULL or writable.
-        let (key, field, out) = unsafe { (bytes(key, klen, "key")?, bytes(field, flen, "field")?, out_param(out, "out")?) };
+        let (key, field, out) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                bytes(field, flen, "field")?,
+                out_param(out, "out")?,
+            )
+        };
         match c.hget(key, field)? {
             Some(v) => {
                 out.set(nyc_value::owned(v));
@@ -150,7 +167,11 @@ pub unsafe extern "C" fn nyc_hexists(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` and `field` are NULL or readable for their lengths.
         let (key, field) = unsafe { (bytes(key, klen, "key")?, bytes(field, flen, "field")?) };
-        Ok(if c.hexists(key, field)? { nyc_status::NYC_OK } else { nil() })
+        Ok(if c.hexists(key, field)? {
+            nyc_status::NYC_OK
+        } else {
+            nil()
+        })
     })
 }
 
@@ -166,7 +187,13 @@ enum Part {
 ///
 /// # Safety
 /// As `nyc_hkeys`.
-unsafe fn read_all(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_array, part: Part) -> nyc_status {
+unsafe fn read_all(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_array,
+    part: Part,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
@@ -174,7 +201,11 @@ unsafe fn read_all(cache: *const nyc_cache, key: *const c_void, klen: usize, out
         let items = match part {
             Part::Keys => c.hkeys(key)?,
             Part::Values => c.hvals(key)?,
-            Part::All => c.hgetall(key)?.into_iter().flat_map(|(f, v)| [f, v]).collect(),
+            Part::All => c
+                .hgetall(key)?
+                .into_iter()
+                .flat_map(|(f, v)| [f, v])
+                .collect(),
         };
         out.set(nyc_array::from_items(&items));
         Ok(())
@@ -189,7 +220,12 @@ unsafe fn read_all(cache: *const nyc_cache, key: *const c_void, klen: usize, out
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
 /// is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_hkeys(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_hkeys(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_hkeys`'s.
     unsafe { read_all(cache, key, klen, out, Part::Keys) }
 }
@@ -199,7 +235,12 @@ pub unsafe extern "C" fn nyc_hkeys(cache: *const nyc_cache, key: *const c_void, 
 /// # Safety
 /// As `nyc_hkeys`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_hvals(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_hvals(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_hvals`'s.
     unsafe { read_all(cache, key, klen, out, Part::Values) }
 }
@@ -209,7 +250,12 @@ pub unsafe extern "C" fn nyc_hvals(cache: *const nyc_cache, key: *const c_void, 
 /// # Safety
 /// As `nyc_hkeys`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_hgetall(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_hgetall(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_hgetall`'s.
     unsafe { read_all(cache, key, klen, out, Part::All) }
 }
@@ -221,7 +267,12 @@ pub unsafe extern "C" fn nyc_hgetall(cache: *const nyc_cache, key: *const c_void
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `n` is
 /// NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_hlen(cache: *const nyc_cache, key: *const c_void, klen: usize, n: *mut u64) -> nyc_status {
+pub unsafe extern "C" fn nyc_hlen(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    n: *mut u64,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `n` NULL or writable.

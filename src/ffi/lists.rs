@@ -35,7 +35,11 @@ unsafe fn push(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or `klen` readable bytes and `elements` NULL or `n` readable slices.
         let (key, items) = unsafe { (bytes(key, klen, "key")?, slices(elements, n, "elements")?) };
-        let new_len = if front { c.lpush(key, &items)? } else { c.rpush(key, &items)? };
+        let new_len = if front {
+            c.lpush(key, &items)?
+        } else {
+            c.rpush(key, &items)?
+        };
         // SAFETY: the caller promises `len` is NULL or writable.
         unsafe { write_opt(len, new_len) };
         Ok(())
@@ -89,7 +93,13 @@ pub unsafe extern "C" fn nyc_rpush(
 ///
 /// # Safety
 /// As `nyc_lpop`.
-unsafe fn pop_one(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_value, front: bool) -> nyc_status {
+unsafe fn pop_one(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_value,
+    front: bool,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
@@ -115,7 +125,12 @@ unsafe fn pop_one(cache: *const nyc_cache, key: *const c_void, klen: usize, out:
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
 /// is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_lpop(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_value) -> nyc_status {
+pub unsafe extern "C" fn nyc_lpop(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_value,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_lpop`'s.
     unsafe { pop_one(cache, key, klen, out, true) }
 }
@@ -125,7 +140,12 @@ pub unsafe extern "C" fn nyc_lpop(cache: *const nyc_cache, key: *const c_void, k
 /// # Safety
 /// As `nyc_lpop`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_rpop(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_value) -> nyc_status {
+pub unsafe extern "C" fn nyc_rpop(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_value,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_rpop`'s.
     unsafe { pop_one(cache, key, klen, out, false) }
 }
@@ -146,7 +166,11 @@ unsafe fn pop_many(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        match if front { c.lpop_count(key, count)? } else { c.rpop_count(key, count)? } {
+        match if front {
+            c.lpop_count(key, count)?
+        } else {
+            c.rpop_count(key, count)?
+        } {
             Some(items) => {
                 out.set(nyc_array::from_items(&items));
                 Ok(nyc_status::NYC_OK)
@@ -228,7 +252,12 @@ pub unsafe extern "C" fn nyc_lrange(
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `len`
 /// is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_llen(cache: *const nyc_cache, key: *const c_void, klen: usize, len: *mut u64) -> nyc_status {
+pub unsafe extern "C" fn nyc_llen(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    len: *mut u64,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `len` NULL or writable.
@@ -326,7 +355,13 @@ pub unsafe extern "C" fn nyc_lrem(
 /// # Safety
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_ltrim(cache: *const nyc_cache, key: *const c_void, klen: usize, start: i64, stop: i64) -> nyc_status {
+pub unsafe extern "C" fn nyc_ltrim(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    start: i64,
+    stop: i64,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or `klen` readable bytes.

@@ -87,7 +87,11 @@ pub unsafe extern "C" fn nyc_sismember(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` and `member` are NULL or readable for their lengths.
         let (key, member) = unsafe { (bytes(key, klen, "key")?, bytes(member, mlen, "member")?) };
-        Ok(if c.sismember(key, member)? { nyc_status::NYC_OK } else { nil() })
+        Ok(if c.sismember(key, member)? {
+            nyc_status::NYC_OK
+        } else {
+            nil()
+        })
     })
 }
 
@@ -99,7 +103,12 @@ pub unsafe extern "C" fn nyc_sismember(
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
 /// is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_smembers(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_smembers(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
@@ -115,7 +124,12 @@ pub unsafe extern "C" fn nyc_smembers(cache: *const nyc_cache, key: *const c_voi
 /// # Safety
 /// As `nyc_smembers`, with `n` a writable count.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_scard(cache: *const nyc_cache, key: *const c_void, klen: usize, n: *mut u64) -> nyc_status {
+pub unsafe extern "C" fn nyc_scard(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    n: *mut u64,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `n` NULL or writable.
@@ -133,7 +147,12 @@ pub unsafe extern "C" fn nyc_scard(cache: *const nyc_cache, key: *const c_void, 
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
 /// is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_spop(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_value) -> nyc_status {
+pub unsafe extern "C" fn nyc_spop(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_value,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
@@ -176,7 +195,12 @@ pub unsafe extern "C" fn nyc_spop_count(
 /// # Safety
 /// As `nyc_spop`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_srandmember(cache: *const nyc_cache, key: *const c_void, klen: usize, out: *mut *mut nyc_value) -> nyc_status {
+pub unsafe extern "C" fn nyc_srandmember(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    out: *mut *mut nyc_value,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
@@ -226,7 +250,13 @@ enum Combine {
 ///
 /// # Safety
 /// As `nyc_sinter`.
-unsafe fn combine(cache: *const nyc_cache, keys: *const nyc_slice, n: usize, out: *mut *mut nyc_array, op: Combine) -> nyc_status {
+unsafe fn combine(
+    cache: *const nyc_cache,
+    keys: *const nyc_slice,
+    n: usize,
+    out: *mut *mut nyc_array,
+    op: Combine,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `keys` is NULL or `n` readable slices and `out` NULL or writable.
@@ -253,7 +283,12 @@ unsafe fn combine(cache: *const nyc_cache, keys: *const nyc_slice, n: usize, out
 /// `cache` is NULL or live; `keys` is NULL or `n` slices, each NULL or
 /// readable for its length; `out` is NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_sinter(cache: *const nyc_cache, keys: *const nyc_slice, n: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_sinter(
+    cache: *const nyc_cache,
+    keys: *const nyc_slice,
+    n: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_sinter`'s.
     unsafe { combine(cache, keys, n, out, Combine::Inter) }
 }
@@ -263,7 +298,12 @@ pub unsafe extern "C" fn nyc_sinter(cache: *const nyc_cache, keys: *const nyc_sl
 /// # Safety
 /// As `nyc_sinter`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_sunion(cache: *const nyc_cache, keys: *const nyc_slice, n: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_sunion(
+    cache: *const nyc_cache,
+    keys: *const nyc_slice,
+    n: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_sunion`'s.
     unsafe { combine(cache, keys, n, out, Combine::Union) }
 }
@@ -274,7 +314,12 @@ pub unsafe extern "C" fn nyc_sunion(cache: *const nyc_cache, keys: *const nyc_sl
 /// # Safety
 /// As `nyc_sinter`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_sdiff(cache: *const nyc_cache, keys: *const nyc_slice, n: usize, out: *mut *mut nyc_array) -> nyc_status {
+pub unsafe extern "C" fn nyc_sdiff(
+    cache: *const nyc_cache,
+    keys: *const nyc_slice,
+    n: usize,
+    out: *mut *mut nyc_array,
+) -> nyc_status {
     // SAFETY: the caller's promises are `nyc_sdiff`'s.
     unsafe { combine(cache, keys, n, out, Combine::Diff) }
 }

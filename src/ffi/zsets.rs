@@ -39,7 +39,10 @@ pub const NYC_ZRANGE_MAX_EXCLUSIVE: u32 = 8;
 fn zadd_flags(bits: u32) -> Result<ZAddFlags> {
     let known = NYC_ZADD_NX | NYC_ZADD_XX | NYC_ZADD_GT | NYC_ZADD_LT | NYC_ZADD_CH;
     if bits & !known != 0 {
-        return Err(Error::invalid(format!("unknown nyc_zadd flag bits {:#x}", bits & !known)));
+        return Err(Error::invalid(format!(
+            "unknown nyc_zadd flag bits {:#x}",
+            bits & !known
+        )));
     }
     Ok(ZAddFlags {
         nx: bits & NYC_ZADD_NX != 0,
@@ -53,15 +56,24 @@ fn zadd_flags(bits: u32) -> Result<ZAddFlags> {
 /// Checks range flags against the ones a call knows.
 fn range_flags(bits: u32, known: u32, what: &str) -> Result<u32> {
     if bits & !known != 0 {
-        return Err(Error::invalid(format!("unknown {what} flag bits {:#x}", bits & !known)));
+        return Err(Error::invalid(format!(
+            "unknown {what} flag bits {:#x}",
+            bits & !known
+        )));
     }
     Ok(bits)
 }
 
 fn bounds(min: f64, max: f64, flags: u32) -> (ScoreBound, ScoreBound) {
     (
-        ScoreBound { value: min, exclusive: flags & NYC_ZRANGE_MIN_EXCLUSIVE != 0 },
-        ScoreBound { value: max, exclusive: flags & NYC_ZRANGE_MAX_EXCLUSIVE != 0 },
+        ScoreBound {
+            value: min,
+            exclusive: flags & NYC_ZRANGE_MIN_EXCLUSIVE != 0,
+        },
+        ScoreBound {
+            value: max,
+            exclusive: flags & NYC_ZRANGE_MAX_EXCLUSIVE != 0,
+        },
     )
 }
 
@@ -94,8 +106,13 @@ pub unsafe extern "C" fn nyc_zadd(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key`, `scores` and `members` are NULL or readable as described.
-        let (key, scores, members) =
-            unsafe { (bytes(key, klen, "key")?, array(scores, n, "scores")?, slices(members, n, "members")?) };
+        let (key, scores, members) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                array(scores, n, "scores")?,
+                slices(members, n, "members")?,
+            )
+        };
         let flags = zadd_flags(flags)?;
         let pairs: Vec<(f64, &[u8])> = scores.iter().copied().zip(members).collect();
         let n = c.zadd(key, &pairs, flags)?;
@@ -215,7 +232,13 @@ pub unsafe extern "C" fn nyc_zscore(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key`/`member` are NULL or readable and `score` NULL or writable.
-        let (key, member, score) = unsafe { (bytes(key, klen, "key")?, bytes(member, mlen, "member")?, out_param(score, "score")?) };
+        let (key, member, score) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                bytes(member, mlen, "member")?,
+                out_param(score, "score")?,
+            )
+        };
         match c.zscore(key, member)? {
             Some(s) => {
                 score.set(s);
@@ -243,7 +266,13 @@ pub unsafe extern "C" fn nyc_zrank(
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key`/`member` are NULL or readable and `rank` NULL or writable.
-        let (key, member, rank) = unsafe { (bytes(key, klen, "key")?, bytes(member, mlen, "member")?, out_param(rank, "rank")?) };
+        let (key, member, rank) = unsafe {
+            (
+                bytes(key, klen, "key")?,
+                bytes(member, mlen, "member")?,
+                out_param(rank, "rank")?,
+            )
+        };
         match c.zrank(key, member)? {
             Some(r) => {
                 rank.set(r);
@@ -262,7 +291,12 @@ pub unsafe extern "C" fn nyc_zrank(
 /// `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `n` is
 /// NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nyc_zcard(cache: *const nyc_cache, key: *const c_void, klen: usize, n: *mut u64) -> nyc_status {
+pub unsafe extern "C" fn nyc_zcard(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    n: *mut u64,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `n` NULL or writable.
@@ -360,7 +394,11 @@ pub unsafe extern "C" fn nyc_zcount(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `n` NULL or writable.
         let (key, n) = unsafe { (bytes(key, klen, "key")?, out_param(n, "n")?) };
-        let flags = range_flags(flags, NYC_ZRANGE_MIN_EXCLUSIVE | NYC_ZRANGE_MAX_EXCLUSIVE, "nyc_zcount")?;
+        let flags = range_flags(
+            flags,
+            NYC_ZRANGE_MIN_EXCLUSIVE | NYC_ZRANGE_MAX_EXCLUSIVE,
+            "nyc_zcount",
+        )?;
         let (min, max) = bounds(min, max, flags);
         n.set(c.zcount(key, min, max)?);
         Ok(())
@@ -371,12 +409,23 @@ pub unsafe extern "C" fn nyc_zcount(
 ///
 /// # Safety
 /// As `nyc_zpopmin`.
-unsafe fn pop(cache: *const nyc_cache, key: *const c_void, klen: usize, count: usize, out: *mut *mut nyc_array, max: bool) -> nyc_status {
+unsafe fn pop(
+    cache: *const nyc_cache,
+    key: *const c_void,
+    klen: usize,
+    count: usize,
+    out: *mut *mut nyc_array,
+    max: bool,
+) -> nyc_status {
     // SAFETY: `cache` is NULL or live, as the caller promises.
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        let items = if max { c.zpopmax(key, count)? } else { c.zpopmin(key, count)? };
+        let items = if max {
+            c.zpopmax(key, count)?
+        } else {
+            c.zpopmin(key, count)?
+        };
         out.set(scored_array(items, true));
         Ok(())
     })

@@ -40,17 +40,27 @@ pub(crate) struct Dense<T: Keyed> {
 }
 
 fn oom() -> Error {
-    Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a collection")
+    Error::new(
+        ErrorKind::OutOfMemory,
+        "allocation failed while growing a collection",
+    )
 }
 
 impl<T: Keyed> Dense<T> {
     /// An empty table with room for `n` entries.
     pub(crate) fn with_capacity(n: usize) -> Result<Self> {
-        let mut d: Dense<T> = Dense { items: Vec::new(), index: HashTable::new(), hasher: Default::default(), heap: 0 };
+        let mut d: Dense<T> = Dense {
+            items: Vec::new(),
+            index: HashTable::new(),
+            hasher: Default::default(),
+            heap: 0,
+        };
         d.items.try_reserve_exact(n).map_err(|_| oom())?;
         let hasher = &d.hasher;
         let items = &d.items;
-        d.index.try_reserve(n, |&i| hasher.hash_one(items[i as usize].key())).map_err(|_| oom())?;
+        d.index
+            .try_reserve(n, |&i| hasher.hash_one(items[i as usize].key()))
+            .map_err(|_| oom())?;
         Ok(d)
     }
 
@@ -61,13 +71,17 @@ impl<T: Keyed> Dense<T> {
 
     /// Bytes allocated: the vector, the index and the entries' heap bytes.
     pub(crate) fn charge(&self) -> usize {
-        size_class_of(self.items.capacity() * size_of::<T>()) + size_class_of(self.index.allocation_size()) + self.heap
+        size_class_of(self.items.capacity() * size_of::<T>())
+            + size_class_of(self.index.allocation_size())
+            + self.heap
     }
 
     /// The position of the entry keyed `key`.
     pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
-        self.index.find(hash, |&i| self.items[i as usize].key() == key).map(|&i| i as usize)
+        self.index
+            .find(hash, |&i| self.items[i as usize].key() == key)
+            .map(|&i| i as usize)
     }
 
     /// The entry at `pos`.
@@ -92,11 +106,16 @@ impl<T: Keyed> Dense<T> {
     /// Adds `item`, whose key must not be present yet; returns its position.
     pub(crate) fn push(&mut self, item: T) -> Result<usize> {
         if self.items.len() >= u32::MAX as usize {
-            return Err(Error::new(ErrorKind::TooLarge, "a collection holds at most 2^32-1 elements"));
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "a collection holds at most 2^32-1 elements",
+            ));
         }
         let hasher = &self.hasher;
         let items = &self.items;
-        self.index.try_reserve(1, |&i| hasher.hash_one(items[i as usize].key())).map_err(|_| oom())?;
+        self.index
+            .try_reserve(1, |&i| hasher.hash_one(items[i as usize].key()))
+            .map_err(|_| oom())?;
         if self.items.len() == self.items.capacity() {
             // Grow by half rather than doubling: the spare room is charged.
             let extra = (self.items.len() / 2).max(4);
@@ -107,7 +126,9 @@ impl<T: Keyed> Dense<T> {
         self.heap += item.heap();
         self.items.push(item);
         let (hasher, items) = (&self.hasher, &self.items);
-        self.index.insert_unique(hash, pos as u32, |&i| hasher.hash_one(items[i as usize].key()));
+        self.index.insert_unique(hash, pos as u32, |&i| {
+            hasher.hash_one(items[i as usize].key())
+        });
         Ok(pos)
     }
 
@@ -124,7 +145,10 @@ impl<T: Keyed> Dense<T> {
         }
         if pos != last {
             let moved = self.hasher.hash_one(self.items[last].key());
-            let slot = self.index.find_mut(moved, |&i| i as usize == last).expect("moved entry is indexed");
+            let slot = self
+                .index
+                .find_mut(moved, |&i| i as usize == last)
+                .expect("moved entry is indexed");
             *slot = pos as u32;
         }
         let item = self.items.swap_remove(pos);
@@ -132,7 +156,8 @@ impl<T: Keyed> Dense<T> {
         if self.items.capacity() > 2 * self.items.len() + 8 {
             self.items.shrink_to_fit();
             let (hasher, items) = (&self.hasher, &self.items);
-            self.index.shrink_to_fit(|&i| hasher.hash_one(items[i as usize].key()));
+            self.index
+                .shrink_to_fit(|&i| hasher.hash_one(items[i as usize].key()));
         }
         item
     }
@@ -146,7 +171,8 @@ mod tests {
     fn swap_remove_keeps_the_index_right() {
         let mut d: Dense<Box<[u8]>> = Dense::with_capacity(0).unwrap();
         for i in 0..100u32 {
-            d.push(i.to_string().into_bytes().into_boxed_slice()).unwrap();
+            d.push(i.to_string().into_bytes().into_boxed_slice())
+                .unwrap();
         }
         for i in (0..100u32).step_by(3) {
             let pos = d.find(i.to_string().as_bytes()).unwrap();

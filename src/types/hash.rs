@@ -65,7 +65,10 @@ impl Hash {
             let mut t = Dense::with_capacity(p.len() / 2 + 1)?;
             let mut it = p.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                t.push(Pair { field: boxed(f)?, value: boxed(v)? })?;
+                t.push(Pair {
+                    field: boxed(f)?,
+                    value: boxed(v)?,
+                })?;
             }
             *self = Hash::Table(t);
         }
@@ -78,7 +81,8 @@ impl Hash {
         if let Hash::Packed(p) = self
             && (field.len() > COMPACT_MAX_BYTES
                 || value.len() > COMPACT_MAX_BYTES
-                || (p.len() / 2 >= COMPACT_MAX_ENTRIES && Self::packed_position(p, field).is_none()))
+                || (p.len() / 2 >= COMPACT_MAX_ENTRIES
+                    && Self::packed_position(p, field).is_none()))
         {
             self.to_table()?;
         }
@@ -108,7 +112,10 @@ impl Hash {
                     Ok(false)
                 }
                 None => {
-                    t.push(Pair { field: boxed(field)?, value: boxed(value)? })?;
+                    t.push(Pair {
+                        field: boxed(field)?,
+                        value: boxed(value)?,
+                    })?;
                     Ok(true)
                 }
             },
@@ -132,7 +139,9 @@ impl Hash {
     /// HGET.
     pub(crate) fn get(&self, field: &[u8]) -> Option<Vec<u8>> {
         match self {
-            Hash::Packed(p) => Self::packed_position(p, field).map(|k| p.get(2 * k + 1).expect("pair").to_vec()),
+            Hash::Packed(p) => {
+                Self::packed_position(p, field).map(|k| p.get(2 * k + 1).expect("pair").to_vec())
+            }
             Hash::Table(t) => t.find(field).map(|pos| t.get(pos).value.to_vec()),
         }
     }
@@ -178,18 +187,33 @@ impl Hash {
                 }
                 out
             }
-            Hash::Table(t) => t.items().iter().map(|pair| (pair.field.to_vec(), pair.value.to_vec())).collect(),
+            Hash::Table(t) => t
+                .items()
+                .iter()
+                .map(|pair| (pair.field.to_vec(), pair.value.to_vec()))
+                .collect(),
         }
     }
 
     /// HKEYS (`values` false) or HVALS (`values` true).
     pub(crate) fn column(&self, values: bool) -> Vec<Vec<u8>> {
         match self {
-            Hash::Packed(p) => p.iter().skip(usize::from(values)).step_by(2).map(<[u8]>::to_vec).collect(),
+            Hash::Packed(p) => p
+                .iter()
+                .skip(usize::from(values))
+                .step_by(2)
+                .map(<[u8]>::to_vec)
+                .collect(),
             Hash::Table(t) => t
                 .items()
                 .iter()
-                .map(|pair| if values { pair.value.to_vec() } else { pair.field.to_vec() })
+                .map(|pair| {
+                    if values {
+                        pair.value.to_vec()
+                    } else {
+                        pair.field.to_vec()
+                    }
+                })
                 .collect(),
         }
     }
@@ -200,10 +224,12 @@ impl Hash {
     pub(crate) fn incr_by(&mut self, field: &[u8], delta: i64) -> Result<i64> {
         let current = match self.get(field) {
             None => 0,
-            Some(v) => parse_i64(&v).ok_or_else(|| Error::new(ErrorKind::NotANumber, "hash value is not an integer"))?,
+            Some(v) => parse_i64(&v)
+                .ok_or_else(|| Error::new(ErrorKind::NotANumber, "hash value is not an integer"))?,
         };
-        let next = checked_incr(current, delta)
-            .ok_or_else(|| Error::new(ErrorKind::Overflow, "increment or decrement would overflow"))?;
+        let next = checked_incr(current, delta).ok_or_else(|| {
+            Error::new(ErrorKind::Overflow, "increment or decrement would overflow")
+        })?;
         let mut buf = [0u8; 20];
         self.set_one(field, format_i64(next, &mut buf), false)?;
         Ok(next)
@@ -225,15 +251,24 @@ mod tests {
     #[test]
     fn set_get_delete_in_both_encodings() {
         both(|h| {
-            assert_eq!(h.set(&[(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]).unwrap(), 2);
+            assert_eq!(
+                h.set(&[(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]).unwrap(),
+                2
+            );
             assert_eq!(h.len(), 2);
             assert_eq!(h.get(b"a").unwrap(), b"3");
             assert!(!h.set_if_new(b"a", b"9").unwrap());
             assert!(h.set_if_new(b"c", b"x").unwrap());
             assert_eq!(h.incr_by(b"a", 4).unwrap(), 7);
             assert_eq!(h.incr_by(b"n", -2).unwrap(), -2);
-            assert_eq!(h.incr_by(b"c", 1).unwrap_err().kind(), ErrorKind::NotANumber);
-            assert_eq!(h.incr_by(b"a", i64::MAX).unwrap_err().kind(), ErrorKind::Overflow);
+            assert_eq!(
+                h.incr_by(b"c", 1).unwrap_err().kind(),
+                ErrorKind::NotANumber
+            );
+            assert_eq!(
+                h.incr_by(b"a", i64::MAX).unwrap_err().kind(),
+                ErrorKind::Overflow
+            );
             assert_eq!(h.delete(&[b"b", b"zz", b"b"]), 1);
             let mut keys = h.column(false);
             keys.sort();

@@ -12,7 +12,10 @@ use crate::error::{Error, ErrorKind, Result};
 #[derive(Clone)]
 pub(crate) enum List {
     Packed(Packed),
-    Deque { items: VecDeque<Box<[u8]>>, heap: usize },
+    Deque {
+        items: VecDeque<Box<[u8]>>,
+        heap: usize,
+    },
 }
 
 impl Default for List {
@@ -34,7 +37,9 @@ impl List {
     pub(crate) fn charge(&self) -> usize {
         match self {
             List::Packed(p) => p.charge(),
-            List::Deque { items, heap } => size_class_of(items.capacity() * size_of::<Box<[u8]>>()) + heap,
+            List::Deque { items, heap } => {
+                size_class_of(items.capacity() * size_of::<Box<[u8]>>()) + heap
+            }
         }
     }
 
@@ -48,7 +53,9 @@ impl List {
     fn to_deque(&mut self) -> Result<()> {
         if let List::Packed(p) = self {
             let mut items = VecDeque::new();
-            items.try_reserve_exact(p.len()).map_err(|_| Error::new(ErrorKind::OutOfMemory, "list conversion"))?;
+            items
+                .try_reserve_exact(p.len())
+                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "list conversion"))?;
             let mut heap = 0;
             for item in p.iter() {
                 heap += heap_of(item);
@@ -69,15 +76,24 @@ impl List {
         match self {
             List::Packed(p) => {
                 for item in items {
-                    if front { p.insert(0, item)? } else { p.push(item)? }
+                    if front {
+                        p.insert(0, item)?
+                    } else {
+                        p.push(item)?
+                    }
                 }
             }
             List::Deque { items: d, heap } => {
-                d.try_reserve(items.len()).map_err(|_| Error::new(ErrorKind::OutOfMemory, "list growth"))?;
+                d.try_reserve(items.len())
+                    .map_err(|_| Error::new(ErrorKind::OutOfMemory, "list growth"))?;
                 for item in items {
                     *heap += heap_of(item);
                     let b = boxed(item)?;
-                    if front { d.push_front(b) } else { d.push_back(b) }
+                    if front {
+                        d.push_front(b)
+                    } else {
+                        d.push_back(b)
+                    }
                 }
             }
         }
@@ -92,7 +108,12 @@ impl List {
             List::Packed(p) => {
                 let len = p.len();
                 let (from, to) = if front { (0, n) } else { (len - n, len) };
-                let mut out: Vec<Vec<u8>> = p.iter().skip(from).take(to - from).map(<[u8]>::to_vec).collect();
+                let mut out: Vec<Vec<u8>> = p
+                    .iter()
+                    .skip(from)
+                    .take(to - from)
+                    .map(<[u8]>::to_vec)
+                    .collect();
                 if !front {
                     out.reverse();
                 }
@@ -102,7 +123,12 @@ impl List {
             List::Deque { items, heap } => {
                 let mut out = Vec::with_capacity(n);
                 for _ in 0..n {
-                    let b = if front { items.pop_front() } else { items.pop_back() }.expect("n <= len");
+                    let b = if front {
+                        items.pop_front()
+                    } else {
+                        items.pop_back()
+                    }
+                    .expect("n <= len");
                     *heap -= heap_of(&b);
                     out.push(b.into_vec());
                 }
@@ -123,9 +149,16 @@ impl List {
     /// LRANGE: the elements from `start` to `stop` inclusive (negative
     /// indexes count from the end; out-of-range ends are clamped).
     pub(crate) fn range(&self, start: i64, stop: i64) -> Vec<Vec<u8>> {
-        let Some((from, to)) = index_range(start, stop, self.len()) else { return Vec::new() };
+        let Some((from, to)) = index_range(start, stop, self.len()) else {
+            return Vec::new();
+        };
         match self {
-            List::Packed(p) => p.iter().skip(from).take(to - from + 1).map(<[u8]>::to_vec).collect(),
+            List::Packed(p) => p
+                .iter()
+                .skip(from)
+                .take(to - from + 1)
+                .map(<[u8]>::to_vec)
+                .collect(),
             List::Deque { items, .. } => items.range(from..=to).map(|b| b.to_vec()).collect(),
         }
     }
@@ -133,7 +166,11 @@ impl List {
     /// The position of Redis index `index`, if inside the list.
     fn position(&self, index: i64) -> Option<usize> {
         let len = self.len() as i64;
-        let i = if index < 0 { len.checked_add(index)? } else { index };
+        let i = if index < 0 {
+            len.checked_add(index)?
+        } else {
+            index
+        };
         (0..len).contains(&i).then_some(i as usize)
     }
 
@@ -145,7 +182,9 @@ impl List {
     /// LSET: replaces the element at `index`; `InvalidArgument` ("index out
     /// of range") if there is none.
     pub(crate) fn set(&mut self, index: i64, item: &[u8]) -> Result<()> {
-        let i = self.position(index).ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "index out of range"))?;
+        let i = self
+            .position(index)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "index out of range"))?;
         if item.len() > COMPACT_MAX_BYTES {
             self.to_deque()?;
         }
@@ -165,11 +204,19 @@ impl List {
     /// many.
     pub(crate) fn rem(&mut self, count: i64, item: &[u8]) -> usize {
         let len = self.len();
-        let limit = if count == 0 { usize::MAX } else { count.unsigned_abs().min(usize::MAX as u64) as usize };
+        let limit = if count == 0 {
+            usize::MAX
+        } else {
+            count.unsigned_abs().min(usize::MAX as u64) as usize
+        };
         // Positions to remove, chosen from the requested end.
         let mut doomed = vec![false; len];
         let mut removed = 0;
-        let order: Box<dyn Iterator<Item = usize>> = if count < 0 { Box::new((0..len).rev()) } else { Box::new(0..len) };
+        let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
+            Box::new((0..len).rev())
+        } else {
+            Box::new(0..len)
+        };
         for i in order {
             if removed == limit {
                 break;
@@ -224,7 +271,9 @@ mod tests {
     use super::*;
 
     fn s(v: &[Vec<u8>]) -> Vec<String> {
-        v.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+        v.iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
     }
 
     fn both(f: impl Fn(&mut List)) {
@@ -248,7 +297,10 @@ mod tests {
             assert_eq!(l.index(-1).unwrap(), b"d");
             assert!(l.index(4).is_none());
             l.set(1, b"B").unwrap();
-            assert_eq!(l.set(9, b"x").unwrap_err().kind(), ErrorKind::InvalidArgument);
+            assert_eq!(
+                l.set(9, b"x").unwrap_err().kind(),
+                ErrorKind::InvalidArgument
+            );
             assert_eq!(s(&l.pop(2, false)), ["d", "a"]);
             assert_eq!(s(&l.pop(5, true)), ["c", "B"]);
             assert_eq!(l.len(), 0);

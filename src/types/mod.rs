@@ -159,15 +159,28 @@ pub(crate) fn boxed(b: &[u8]) -> Result<Box<[u8]>> {
 
 /// `Vec::try_reserve` with our error.
 pub(crate) fn try_reserve<T>(v: &mut Vec<T>, extra: usize) -> Result<()> {
-    v.try_reserve(extra).map_err(|_| Error::new(ErrorKind::OutOfMemory, "allocation failed while growing a collection"))
+    v.try_reserve(extra).map_err(|_| {
+        Error::new(
+            ErrorKind::OutOfMemory,
+            "allocation failed while growing a collection",
+        )
+    })
 }
 
 /// Redis's index range (LRANGE, LTRIM, ZRANGE): negative indexes count
 /// from the end; returns the inclusive positions, or `None` when empty.
 pub(crate) fn index_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let mut start = if start < 0 { len.saturating_add(start) } else { start };
-    let mut stop = if stop < 0 { len.saturating_add(stop) } else { stop };
+    let mut start = if start < 0 {
+        len.saturating_add(start)
+    } else {
+        start
+    };
+    let mut stop = if stop < 0 {
+        len.saturating_add(stop)
+    } else {
+        stop
+    };
     if start < 0 {
         start = 0;
     }
@@ -204,7 +217,10 @@ pub(crate) fn random_below(n: usize) -> usize {
 
 /// The error of a command on a key holding another type.
 pub(crate) fn wrong_type() -> Error {
-    Error::new(ErrorKind::WrongType, "WRONGTYPE Operation against a key holding the wrong kind of value")
+    Error::new(
+        ErrorKind::WrongType,
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    )
 }
 
 #[cfg(test)]

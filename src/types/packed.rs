@@ -66,7 +66,10 @@ impl Packed {
 
     /// The elements in order.
     pub(crate) fn iter(&self) -> PackedIter<'_> {
-        PackedIter { buf: &self.buf, at: 0 }
+        PackedIter {
+            buf: &self.buf,
+            at: 0,
+        }
     }
 
     /// The byte range `start..end` of element `index` (< len).
@@ -91,7 +94,11 @@ impl Packed {
 
     /// Inserts `item` before element `index` (`index == len` appends).
     pub(crate) fn insert(&mut self, index: usize, item: &[u8]) -> Result<()> {
-        let at = if index == self.len { self.buf.len() } else { self.span(index).0 };
+        let at = if index == self.len {
+            self.buf.len()
+        } else {
+            self.span(index).0
+        };
         self.insert_at_offset(at, item)
     }
 
@@ -121,7 +128,11 @@ impl Packed {
             return;
         }
         let start = self.span(from).0;
-        let end = if to == self.len { self.buf.len() } else { self.span(to).0 };
+        let end = if to == self.len {
+            self.buf.len()
+        } else {
+            self.span(to).0
+        };
         self.buf.drain(start..end);
         self.len -= to - from;
         self.shrink();
@@ -201,7 +212,10 @@ mod tests {
         p.insert(2, &[7u8; 300]).unwrap();
         p.insert(2, b"").unwrap();
         assert_eq!(p.len(), 4);
-        assert_eq!(items(&p), vec![b"a".to_vec(), b"b".to_vec(), vec![], vec![7u8; 300]]);
+        assert_eq!(
+            items(&p),
+            vec![b"a".to_vec(), b"b".to_vec(), vec![], vec![7u8; 300]]
+        );
         p.replace(1, b"bbbb").unwrap();
         assert_eq!(p.get(1).unwrap(), b"bbbb");
         p.remove_range(0, 2);

@@ -35,7 +35,11 @@ pub fn format_score(score: f64) -> String {
 
 /// `%g` drops trailing zeros of the fraction, and the point if none remain.
 fn trim_fraction(text: &str) -> &str {
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { text }
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
 }
 
 fn not_a_float() -> Error {
@@ -56,18 +60,26 @@ pub fn parse_score(text: &[u8]) -> Result<f64> {
         return Err(not_a_float());
     }
     if unsigned == "inf" || unsigned == "infinity" {
-        return Ok(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
+        return Ok(if lower.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     }
     // Only decimal digits, a point and an exponent from here on (Rust's
     // parser would also take "nan" and "infinity" spellings).
-    if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-')) {
+    if !unsigned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+    {
         return Err(not_a_float());
     }
     let value: f64 = s.parse().map_err(|_| not_a_float())?;
     // strtod reports overflow (and underflow to zero) as ERANGE, which
     // Redis refuses.
     let mantissa = unsigned.split('e').next().unwrap_or("");
-    if value.is_infinite() || (value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b))) {
+    if value.is_infinite() || (value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)))
+    {
         return Err(not_a_float());
     }
     Ok(value)
@@ -86,12 +98,18 @@ pub struct ScoreBound {
 impl ScoreBound {
     /// An inclusive bound.
     pub fn inclusive(value: f64) -> ScoreBound {
-        ScoreBound { value, exclusive: false }
+        ScoreBound {
+            value,
+            exclusive: false,
+        }
     }
 
     /// An exclusive bound.
     pub fn exclusive(value: f64) -> ScoreBound {
-        ScoreBound { value, exclusive: true }
+        ScoreBound {
+            value,
+            exclusive: true,
+        }
     }
 
     /// Parses Redis's range syntax: `1.5`, `(1.5`, `-inf`, `+inf`. Errors
@@ -101,18 +119,27 @@ impl ScoreBound {
             Some((b'(', rest)) => (true, rest),
             _ => (false, text),
         };
-        let value = parse_score(rest).map_err(|_| Error::new(ErrorKind::NotANumber, "min or max is not a float"))?;
+        let value = parse_score(rest)
+            .map_err(|_| Error::new(ErrorKind::NotANumber, "min or max is not a float"))?;
         Ok(ScoreBound { value, exclusive })
     }
 
     /// True if `score` is at or above this bound taken as a minimum.
     pub(crate) fn below_ok(&self, score: f64) -> bool {
-        if self.exclusive { score > self.value } else { score >= self.value }
+        if self.exclusive {
+            score > self.value
+        } else {
+            score >= self.value
+        }
     }
 
     /// True if `score` is at or below this bound taken as a maximum.
     pub(crate) fn above_ok(&self, score: f64) -> bool {
-        if self.exclusive { score < self.value } else { score <= self.value }
+        if self.exclusive {
+            score < self.value
+        } else {
+            score <= self.value
+        }
     }
 }
 
@@ -150,8 +177,21 @@ mod tests {
         assert_eq!(parse_score(b"-inf").unwrap(), f64::NEG_INFINITY);
         assert_eq!(parse_score(b"1e3").unwrap(), 1000.0);
         assert!(parse_score(b"-0").unwrap().is_sign_negative());
-        for bad in [&b""[..], b"nan", b" 1", b"1 ", b"abc", b"1e400", b"--1", b"1e-400"] {
-            assert_eq!(parse_score(bad).unwrap_err().kind(), ErrorKind::NotANumber, "{bad:?}");
+        for bad in [
+            &b""[..],
+            b"nan",
+            b" 1",
+            b"1 ",
+            b"abc",
+            b"1e400",
+            b"--1",
+            b"1e-400",
+        ] {
+            assert_eq!(
+                parse_score(bad).unwrap_err().kind(),
+                ErrorKind::NotANumber,
+                "{bad:?}"
+            );
         }
     }
 
@@ -160,7 +200,11 @@ mod tests {
         let b = ScoreBound::parse(b"(2").unwrap();
         assert!(b.exclusive && b.value == 2.0);
         assert!(!b.below_ok(2.0) && b.below_ok(2.5) && !b.above_ok(2.0) && b.above_ok(1.0));
-        assert!(ScoreBound::parse(b"-inf").unwrap().below_ok(f64::NEG_INFINITY));
+        assert!(
+            ScoreBound::parse(b"-inf")
+                .unwrap()
+                .below_ok(f64::NEG_INFINITY)
+        );
         assert!(ScoreBound::parse(b"(x").is_err());
     }
 }

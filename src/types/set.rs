@@ -5,7 +5,9 @@
 
 use super::dense::Dense;
 use super::packed::Packed;
-use super::{COMPACT_MAX_BYTES, COMPACT_MAX_ENTRIES, INTSET_MAX_ENTRIES, boxed, random_below, size_class_of};
+use super::{
+    COMPACT_MAX_BYTES, COMPACT_MAX_ENTRIES, INTSET_MAX_ENTRIES, boxed, random_below, size_class_of,
+};
 use crate::decimal::{format_i64, parse_i64};
 use crate::error::Result;
 
@@ -130,7 +132,9 @@ impl Set {
                 let force_table = v.len() >= INTSET_MAX_ENTRIES;
                 self.convert(remaining, member.len(), force_table)?
             }
-            Set::Packed(p) if p.len() + 1 > COMPACT_MAX_ENTRIES || member.len() > COMPACT_MAX_BYTES => {
+            Set::Packed(p)
+                if p.len() + 1 > COMPACT_MAX_ENTRIES || member.len() > COMPACT_MAX_BYTES =>
+            {
                 self.convert(remaining, member.len(), true)?
             }
             _ => {}
@@ -200,7 +204,9 @@ impl Set {
             return Vec::new();
         }
         if count < 0 {
-            return (0..count.unsigned_abs()).map(|_| self.at(random_below(len))).collect();
+            return (0..count.unsigned_abs())
+                .map(|_| self.at(random_below(len)))
+                .collect();
         }
         let count = count as u64;
         if count >= len as u64 {
@@ -212,7 +218,10 @@ impl Set {
             let j = k + random_below(len - k);
             positions.swap(k, j);
         }
-        positions[..count as usize].iter().map(|&i| self.at(i)).collect()
+        positions[..count as usize]
+            .iter()
+            .map(|&i| self.at(i))
+            .collect()
     }
 }
 
@@ -230,7 +239,10 @@ mod tests {
         let mut s = Set::default();
         assert_eq!(s.add(&[b"3", b"1", b"2", b"1"]).unwrap(), 3);
         assert!(matches!(s, Set::Ints(_)));
-        assert_eq!(s.members(), vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
+        assert_eq!(
+            s.members(),
+            vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]
+        );
         // "01" is not a canonical integer: the set switches encoding.
         assert_eq!(s.add(&[b"01"]).unwrap(), 1);
         assert!(matches!(s, Set::Packed(_)));
@@ -259,7 +271,13 @@ mod tests {
         s.add(&[b"a", b"b", b"c", b"d"]).unwrap();
         let r = s.random(3);
         assert_eq!(r.len(), 3);
-        assert_eq!(sorted(r.clone()).windows(2).filter(|w| w[0] == w[1]).count(), 0);
+        assert_eq!(
+            sorted(r.clone())
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .count(),
+            0
+        );
         assert_eq!(s.random(-7).len(), 7);
         assert_eq!(sorted(s.random(10)), sorted(s.members()));
         let popped = s.pop(3);

@@ -42,7 +42,10 @@ impl ZAddFlags {
     /// Redis's checks of incompatible options, in Redis's order.
     pub fn check(&self) -> Result<()> {
         if self.nx && self.xx {
-            return Err(Error::new(ErrorKind::InvalidArgument, "XX and NX options at the same time are not compatible"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "XX and NX options at the same time are not compatible",
+            ));
         }
         if (self.gt && self.nx) || (self.lt && self.nx) || (self.gt && self.lt) {
             return Err(Error::new(
@@ -69,7 +72,9 @@ pub(crate) enum Outcome {
 
 /// Redis's order: score, then member bytes.
 fn order(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
-    a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal).then_with(|| a.1.cmp(b.1))
+    a.0.partial_cmp(&b.0)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| a.1.cmp(b.1))
 }
 
 /// A member and its score in the full encoding's table.
@@ -97,15 +102,25 @@ pub(crate) struct Full {
 
 impl Full {
     fn charge(&self) -> usize {
-        let order: usize = self.chunks.iter().map(|c| size_class_of(c.capacity() * 16)).sum();
-        self.table.charge() + size_class_of(self.chunks.capacity() * size_of::<Vec<(f64, u32)>>()) + order
+        let order: usize = self
+            .chunks
+            .iter()
+            .map(|c| size_class_of(c.capacity() * 16))
+            .sum();
+        self.table.charge()
+            + size_class_of(self.chunks.capacity() * size_of::<Vec<(f64, u32)>>())
+            + order
     }
 
     /// (chunk, offset) of the first record not less than (score, member).
     fn locate(&self, score: f64, member: &[u8]) -> (usize, usize) {
         let table = &self.table;
-        let less = |r: &(f64, u32)| order((r.0, &table.get(r.1 as usize).name), (score, member)) == Ordering::Less;
-        let c = self.chunks.partition_point(|ch| less(ch.last().expect("chunks are never empty")));
+        let less = |r: &(f64, u32)| {
+            order((r.0, &table.get(r.1 as usize).name), (score, member)) == Ordering::Less
+        };
+        let c = self
+            .chunks
+            .partition_point(|ch| less(ch.last().expect("chunks are never empty")));
         if c == self.chunks.len() {
             return (c, 0);
         }
@@ -136,7 +151,10 @@ impl Full {
     /// The (chunk, offset) of the record of (score, member), which exists.
     fn find_record(&self, score: f64, member: &[u8]) -> (usize, usize) {
         let (c, o) = self.locate(score, member);
-        debug_assert!(c < self.chunks.len() && o < self.chunks[c].len(), "record missing from the order");
+        debug_assert!(
+            c < self.chunks.len() && o < self.chunks[c].len(),
+            "record missing from the order"
+        );
         (c, o)
     }
 
@@ -151,7 +169,10 @@ impl Full {
     }
 
     fn add(&mut self, score: f64, member: &[u8]) -> Result<()> {
-        let pos = self.table.push(Member { name: boxed(member)?, score })?;
+        let pos = self.table.push(Member {
+            name: boxed(member)?,
+            score,
+        })?;
         if let Err(e) = self.insert_record(score, pos as u32) {
             self.table.swap_remove(pos);
             return Err(e);
@@ -192,7 +213,9 @@ impl Full {
     /// Number of records for which `pred` holds, `pred` being true for a
     /// prefix of the order.
     fn prefix_len(&self, pred: impl Fn(f64) -> bool) -> usize {
-        let c = self.chunks.partition_point(|ch| pred(ch.last().expect("non-empty").0));
+        let c = self
+            .chunks
+            .partition_point(|ch| pred(ch.last().expect("non-empty").0));
         if c == self.chunks.len() {
             return self.table.len();
         }
@@ -252,7 +275,10 @@ impl ZSet {
     fn to_full(&mut self) -> Result<()> {
         if let ZSet::Packed(p) = self {
             let pairs = packed_pairs(p);
-            let mut full = Full { table: Dense::with_capacity(pairs.len() + 1)?, chunks: Vec::new() };
+            let mut full = Full {
+                table: Dense::with_capacity(pairs.len() + 1)?,
+                chunks: Vec::new(),
+            };
             for (m, s) in pairs {
                 full.add(s, m)?;
             }
@@ -264,7 +290,10 @@ impl ZSet {
     /// ZSCORE.
     pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Packed(p) => packed_pairs(p).into_iter().find(|(m, _)| *m == member).map(|(_, s)| s),
+            ZSet::Packed(p) => packed_pairs(p)
+                .into_iter()
+                .find(|(m, _)| *m == member)
+                .map(|(_, s)| s),
             ZSet::Full(f) => f.table.find(member).map(|pos| f.table.get(pos).score),
         }
     }
@@ -278,7 +307,9 @@ impl ZSet {
         }
         match self {
             ZSet::Packed(p) => {
-                let k = packed_pairs(p).iter().position(|&(m, s)| order((s, m), (score, member)) == Ordering::Greater);
+                let k = packed_pairs(p)
+                    .iter()
+                    .position(|&(m, s)| order((s, m), (score, member)) == Ordering::Greater);
                 let k = k.unwrap_or(p.len() / 2);
                 // Redis's listpack keeps scores as text that reads back
                 // `-0` as `0`; its skiplist keeps the double. Same here.
@@ -298,12 +329,16 @@ impl ZSet {
     pub(crate) fn remove(&mut self, member: &[u8]) -> bool {
         match self {
             ZSet::Packed(p) => {
-                let Some(k) = packed_pairs(p).iter().position(|(m, _)| *m == member) else { return false };
+                let Some(k) = packed_pairs(p).iter().position(|(m, _)| *m == member) else {
+                    return false;
+                };
                 p.remove_range(2 * k, 2 * k + 2);
                 true
             }
             ZSet::Full(f) => {
-                let Some(pos) = f.table.find(member) else { return false };
+                let Some(pos) = f.table.find(member) else {
+                    return false;
+                };
                 f.remove_at(pos);
                 true
             }
@@ -313,7 +348,13 @@ impl ZSet {
     /// One element of ZADD (Redis's `zsetAdd`): `incr` adds `score` to the
     /// current score (ZADD INCR, ZINCRBY). Errors only if an increment makes
     /// NaN (`inf + -inf`), changing nothing.
-    pub(crate) fn add(&mut self, score: f64, member: &[u8], flags: ZAddFlags, incr: bool) -> Result<Outcome> {
+    pub(crate) fn add(
+        &mut self,
+        score: f64,
+        member: &[u8],
+        flags: ZAddFlags,
+        incr: bool,
+    ) -> Result<Outcome> {
         match self.score(member) {
             Some(current) => {
                 if flags.nx {
@@ -321,7 +362,10 @@ impl ZSet {
                 }
                 let new = if incr { score + current } else { score };
                 if new.is_nan() {
-                    return Err(Error::new(ErrorKind::NotANumber, "resulting score is not a number (NaN)"));
+                    return Err(Error::new(
+                        ErrorKind::NotANumber,
+                        "resulting score is not a number (NaN)",
+                    ));
                 }
                 if (flags.lt && new >= current) || (flags.gt && new <= current) {
                     return Ok(Outcome::Nop);
@@ -362,9 +406,16 @@ impl ZSet {
             return Vec::new();
         }
         // Ascending ranks covering the request.
-        let (lo, hi) = if rev { (len - 1 - to, len - 1 - from) } else { (from, to) };
+        let (lo, hi) = if rev {
+            (len - 1 - to, len - 1 - from)
+        } else {
+            (from, to)
+        };
         let mut out: Vec<(Vec<u8>, f64)> = match self {
-            ZSet::Packed(p) => packed_pairs(p)[lo..=hi].iter().map(|&(m, s)| (m.to_vec(), s)).collect(),
+            ZSet::Packed(p) => packed_pairs(p)[lo..=hi]
+                .iter()
+                .map(|&(m, s)| (m.to_vec(), s))
+                .collect(),
             ZSet::Full(f) => {
                 let (mut c, mut o) = f.at_rank(lo);
                 let mut out = Vec::with_capacity(hi - lo + 1);
@@ -392,9 +443,15 @@ impl ZSet {
         match self {
             ZSet::Packed(p) => {
                 let pairs = packed_pairs(p);
-                (pairs.partition_point(|&(_, s)| !min.below_ok(s)), pairs.partition_point(|&(_, s)| max.above_ok(s)))
+                (
+                    pairs.partition_point(|&(_, s)| !min.below_ok(s)),
+                    pairs.partition_point(|&(_, s)| max.above_ok(s)),
+                )
             }
-            ZSet::Full(f) => (f.prefix_len(|s| !min.below_ok(s)), f.prefix_len(|s| max.above_ok(s))),
+            ZSet::Full(f) => (
+                f.prefix_len(|s| !min.below_ok(s)),
+                f.prefix_len(|s| max.above_ok(s)),
+            ),
         }
     }
 
@@ -418,7 +475,9 @@ mod tests {
     use super::*;
 
     fn names(v: &[(Vec<u8>, f64)]) -> Vec<String> {
-        v.iter().map(|(m, _)| String::from_utf8_lossy(m).into_owned()).collect()
+        v.iter()
+            .map(|(m, _)| String::from_utf8_lossy(m).into_owned())
+            .collect()
     }
 
     fn both(f: impl Fn(&mut ZSet)) {
@@ -429,26 +488,72 @@ mod tests {
         f(&mut full);
     }
 
-    const PLAIN: ZAddFlags = ZAddFlags { nx: false, xx: false, gt: false, lt: false, ch: false };
+    const PLAIN: ZAddFlags = ZAddFlags {
+        nx: false,
+        xx: false,
+        gt: false,
+        lt: false,
+        ch: false,
+    };
 
     #[test]
     fn order_ranks_and_ranges() {
         both(|z| {
-            for (s, m) in [(2.0, "b"), (1.0, "z"), (2.0, "a"), (-1.0, "neg"), (f64::INFINITY, "top")] {
-                assert_eq!(z.add(s, m.as_bytes(), PLAIN, false).unwrap(), Outcome::Added(s));
+            for (s, m) in [
+                (2.0, "b"),
+                (1.0, "z"),
+                (2.0, "a"),
+                (-1.0, "neg"),
+                (f64::INFINITY, "top"),
+            ] {
+                assert_eq!(
+                    z.add(s, m.as_bytes(), PLAIN, false).unwrap(),
+                    Outcome::Added(s)
+                );
             }
-            assert_eq!(names(&z.by_rank(0, 4, false)), ["neg", "z", "a", "b", "top"]);
+            assert_eq!(
+                names(&z.by_rank(0, 4, false)),
+                ["neg", "z", "a", "b", "top"]
+            );
             assert_eq!(names(&z.by_rank(0, 1, true)), ["top", "b"]);
             assert_eq!(z.rank(b"a"), Some(2));
             assert_eq!(z.rank(b"q"), None);
-            assert_eq!(z.score_ranks(ScoreBound::inclusive(1.0), ScoreBound::inclusive(2.0)), (1, 4));
-            assert_eq!(z.score_ranks(ScoreBound::exclusive(1.0), ScoreBound::exclusive(2.0)), (2, 2));
-            assert_eq!(z.add(5.0, b"a", PLAIN, false).unwrap(), Outcome::Updated(5.0));
-            assert_eq!(names(&z.by_rank(0, 4, false)), ["neg", "z", "b", "a", "top"]);
-            assert_eq!(z.add(1.0, b"a", ZAddFlags { gt: true, ..PLAIN }, false).unwrap(), Outcome::Nop);
-            assert_eq!(z.add(1.0, b"a", PLAIN, true).unwrap(), Outcome::Updated(6.0));
-            assert_eq!(z.add(1.0, b"new", ZAddFlags { xx: true, ..PLAIN }, false).unwrap(), Outcome::Nop);
-            assert_eq!(z.add(f64::NEG_INFINITY, b"top", PLAIN, true).unwrap_err().kind(), ErrorKind::NotANumber);
+            assert_eq!(
+                z.score_ranks(ScoreBound::inclusive(1.0), ScoreBound::inclusive(2.0)),
+                (1, 4)
+            );
+            assert_eq!(
+                z.score_ranks(ScoreBound::exclusive(1.0), ScoreBound::exclusive(2.0)),
+                (2, 2)
+            );
+            assert_eq!(
+                z.add(5.0, b"a", PLAIN, false).unwrap(),
+                Outcome::Updated(5.0)
+            );
+            assert_eq!(
+                names(&z.by_rank(0, 4, false)),
+                ["neg", "z", "b", "a", "top"]
+            );
+            assert_eq!(
+                z.add(1.0, b"a", ZAddFlags { gt: true, ..PLAIN }, false)
+                    .unwrap(),
+                Outcome::Nop
+            );
+            assert_eq!(
+                z.add(1.0, b"a", PLAIN, true).unwrap(),
+                Outcome::Updated(6.0)
+            );
+            assert_eq!(
+                z.add(1.0, b"new", ZAddFlags { xx: true, ..PLAIN }, false)
+                    .unwrap(),
+                Outcome::Nop
+            );
+            assert_eq!(
+                z.add(f64::NEG_INFINITY, b"top", PLAIN, true)
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::NotANumber
+            );
             assert_eq!(names(&z.pop(2, false)), ["neg", "z"]);
             assert_eq!(names(&z.pop(1, true)), ["top"]);
             assert!(z.remove(b"a") && !z.remove(b"a"));
@@ -465,7 +570,10 @@ mod tests {
         }
         assert!(matches!(z, ZSet::Full(_)));
         let all = z.by_rank(0, 1999, false);
-        assert!(all.windows(2).all(|w| order((w[0].1, &w[0].0), (w[1].1, &w[1].0)) == Ordering::Less));
+        assert!(
+            all.windows(2)
+                .all(|w| order((w[0].1, &w[0].0), (w[1].1, &w[1].0)) == Ordering::Less)
+        );
         for (r, (m, _)) in all.iter().enumerate().step_by(97) {
             assert_eq!(z.rank(m), Some(r));
         }
@@ -475,6 +583,12 @@ mod tests {
         assert_eq!(z.len(), 1000);
         let rest = z.by_rank(0, 999, false);
         assert!(rest.iter().all(|(m, s)| z.score(m) == Some(*s)));
-        assert_eq!(z.score_ranks(ScoreBound::inclusive(f64::NEG_INFINITY), ScoreBound::inclusive(f64::INFINITY)), (0, 1000));
+        assert_eq!(
+            z.score_ranks(
+                ScoreBound::inclusive(f64::NEG_INFINITY),
+                ScoreBound::inclusive(f64::INFINITY)
+            ),
+            (0, 1000)
+        );
     }
 }
