@@ -121,19 +121,40 @@ fn start_redis() -> (Server, Redis) {
     )
 }
 
-fn key(i: usize) -> Vec<u8> {
-    format!("key:{:06}", i % KEYS).into_bytes()
-}
-
-fn elem(i: usize) -> Vec<u8> {
-    format!("element:{i:08}").into_bytes()
-}
 
 /// One benchmarked operation: its Redis command and its C call.
 struct Op {
     name: &'static str,
-    redis: fn(usize) -> Vec<Vec<u8>>,
-    nyc: fn(*const nyc_cache, usize),
+    redis: fn(&Data, usize) -> Vec<Vec<u8>>,
+    nyc: fn(*const nyc_cache, &Data, usize),
+}
+
+/// Keys and elements made before the clock starts, so the timed loops
+/// measure the calls, not string formatting.
+struct Data {
+    keys: [Vec<Vec<u8>>; 3],
+    elems: Vec<Vec<u8>>,
+}
+
+impl Data {
+    fn new(n: usize) -> Data {
+        let keys = ["l", "h", "z"].map(|t| (0..KEYS).map(|i| format!("{t}:{i:06}").into_bytes()).collect());
+        Data { keys, elems: (0..n).map(|i| format!("element:{i:08}").into_bytes()).collect() }
+    }
+
+    /// Key `i` of a type's key space (`t` = "l", "h" or "z").
+    fn key(&self, t: &str, i: usize) -> &[u8] {
+        let k = match t {
+            "l" => 0,
+            "h" => 1,
+            _ => 2,
+        };
+        &self.keys[k][i % KEYS]
+    }
+
+    fn elem(&self, i: usize) -> &[u8] {
+        &self.elems[i % self.elems.len()]
+    }
 }
 
 fn sl(b: &[u8]) -> nyc_slice {
@@ -147,10 +168,10 @@ fn ops() -> Vec<Op> {
     vec![
         Op {
             name: "LPUSH",
-            redis: |i| vec![b"LPUSH".to_vec(), key(i), elem(i)],
-            nyc: |c, i| {
-                let (k, e) = (key(i), elem(i));
-                let f = black_box(nyc_lpush as unsafe extern "C" fn(_, _, _, _, _, _) -> _);
+            redis: |d, i| vec![b"LPUSH".to_vec(), d.key("l", i).to_vec(), d.elem(i).to_vec()],
+            nyc: |c, d, i| {
+                let (k, e) = (d.key("l", i), d.elem(i));
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, *const nyc_slice, usize, *mut u64) -> nyc_status = black_box(nyc_lpush);
                 // SAFETY: live cache; key and one slice of a live element.
                 assert_eq!(
                     unsafe {
@@ -169,10 +190,10 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "LRANGE 0 9",
-            redis: |i| vec![b"LRANGE".to_vec(), key(i), b"0".to_vec(), b"9".to_vec()],
-            nyc: |c, i| {
-                let k = key(i);
-                let f = black_box(nyc_lrange as unsafe extern "C" fn(_, _, _, _, _, _) -> _);
+            redis: |d, i| vec![b"LRANGE".to_vec(), d.key("l", i).to_vec(), b"0".to_vec(), b"9".to_vec()],
+            nyc: |c, d, i| {
+                let k = d.key("l", i);
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, i64, i64, *mut *mut nyc_array) -> nyc_status = black_box(nyc_lrange);
                 let mut a: *mut nyc_array = std::ptr::null_mut();
                 // SAFETY: live cache and key; `a` is a writable out-parameter, freed below.
                 unsafe {
@@ -187,10 +208,10 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "HSET",
-            redis: |i| vec![b"HSET".to_vec(), key(i), elem(i / KEYS % 100), elem(i)],
-            nyc: |c, i| {
-                let (k, fld, v) = (key(i), elem(i / KEYS % 100), elem(i));
-                let f = black_box(nyc_hset as unsafe extern "C" fn(_, _, _, _, _, _, _) -> _);
+            redis: |d, i| vec![b"HSET".to_vec(), d.key("h", i).to_vec(), d.elem(i / KEYS % 100).to_vec(), d.elem(i).to_vec()],
+            nyc: |c, d, i| {
+                let (k, fld, v) = (d.key("h", i), d.elem(i / KEYS % 100), d.elem(i));
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, *const nyc_slice, *const nyc_slice, usize, *mut u64) -> nyc_status = black_box(nyc_hset);
                 // SAFETY: live cache, key, one field and one value slice.
                 assert_eq!(
                     unsafe {
@@ -210,10 +231,10 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "HGET",
-            redis: |i| vec![b"HGET".to_vec(), key(i), elem(i / KEYS % 100)],
-            nyc: |c, i| {
-                let (k, fld) = (key(i), elem(i / KEYS % 100));
-                let f = black_box(nyc_hget as unsafe extern "C" fn(_, _, _, _, _, _) -> _);
+            redis: |d, i| vec![b"HGET".to_vec(), d.key("h", i).to_vec(), d.elem(i / KEYS % 100).to_vec()],
+            nyc: |c, d, i| {
+                let (k, fld) = (d.key("h", i), d.elem(i / KEYS % 100));
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, *const c_void, usize, *mut *mut nyc_value) -> nyc_status = black_box(nyc_hget);
                 let mut v: *mut nyc_value = std::ptr::null_mut();
                 // SAFETY: live cache, key and field; `v` is freed below (NULL is allowed).
                 unsafe {
@@ -232,18 +253,18 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "ZADD",
-            redis: |i| {
+            redis: |d, i| {
                 vec![
                     b"ZADD".to_vec(),
-                    key(i),
+                    d.key("z", i).to_vec(),
                     ((i * 7919) % 100_000).to_string().into_bytes(),
-                    elem(i),
+                    d.elem(i).to_vec(),
                 ]
             },
-            nyc: |c, i| {
-                let (k, m) = (key(i), elem(i));
+            nyc: |c, d, i| {
+                let (k, m) = (d.key("z", i), d.elem(i));
                 let s = ((i * 7919) % 100_000) as f64;
-                let f = black_box(nyc_zadd as unsafe extern "C" fn(_, _, _, _, _, _, _, _) -> _);
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, *const f64, *const nyc_slice, usize, u32, *mut u64) -> nyc_status = black_box(nyc_zadd);
                 // SAFETY: live cache and key; one score and one member slice.
                 assert_eq!(
                     unsafe {
@@ -264,18 +285,18 @@ fn ops() -> Vec<Op> {
         },
         Op {
             name: "ZRANGE 0 9 WITHSCORES",
-            redis: |i| {
+            redis: |d, i| {
                 vec![
                     b"ZRANGE".to_vec(),
-                    key(i),
+                    d.key("z", i).to_vec(),
                     b"0".to_vec(),
                     b"9".to_vec(),
                     b"WITHSCORES".to_vec(),
                 ]
             },
-            nyc: |c, i| {
-                let k = key(i);
-                let f = black_box(nyc_zrange as unsafe extern "C" fn(_, _, _, _, _, _, _) -> _);
+            nyc: |c, d, i| {
+                let k = d.key("z", i);
+                let f: unsafe extern "C" fn(*const nyc_cache, *const c_void, usize, i64, i64, u32, *mut *mut nyc_array) -> nyc_status = black_box(nyc_zrange);
                 let mut a: *mut nyc_array = std::ptr::null_mut();
                 // SAFETY: live cache and key; `a` is a writable out-parameter, freed below.
                 unsafe {
@@ -309,6 +330,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
     let (_server, mut redis) = start_redis();
+    let data = Data::new(2 * n);
     let mut cache: *mut nyc_cache = std::ptr::null_mut();
     // SAFETY: a NUL-terminated config and a writable out-parameter.
     assert_eq!(
@@ -327,14 +349,14 @@ fn main() {
     for op in ops() {
         let t = Instant::now();
         for i in 0..n {
-            (op.nyc)(cache, i);
+            (op.nyc)(cache, &data, i);
         }
         let nyc = t.elapsed();
         // Redis, one round trip per command (a quarter of the ops: slow).
         let m = n / 4;
         let t = Instant::now();
         for i in n..n + m {
-            let args = (op.redis)(i);
+            let args = (op.redis)(&data, i);
             let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             redis.call(&refs);
         }
@@ -346,7 +368,7 @@ fn main() {
             let mut out = Vec::new();
             let batch = 64.min(n - i);
             for j in i..i + batch {
-                let args = (op.redis)(j);
+                let args = (op.redis)(&data, j);
                 let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
                 Redis::encode(&refs, &mut out);
             }
@@ -369,82 +391,65 @@ fn main() {
     }
 
     println!(
-        "\nbytes per element (16-byte elements; nycache: charged and jemalloc-allocated; redis: MEMORY USAGE SAMPLES 0)\n"
+        "\nbytes per element: 1000 keys of 100 elements (compact), 10 keys of 10,000 (full); \
+         elements of 16 bytes (hash values 16 more); nycache: charged (used_bytes) and \
+         allocated (jemalloc stats.allocated); redis: MEMORY USAGE key SAMPLES 0, summed\n"
     );
-    println!("| type | elements | nycache charged | nycache allocated | redis MEMORY USAGE |");
+    println!("| type | elements per key | nycache charged | nycache allocated | redis MEMORY USAGE |");
     println!("|---|---|---|---|---|");
-    for size in [100usize, 10_000] {
+    for (keys, size) in [(1000usize, 100usize), (10, 10_000)] {
         for ty in ["list", "set", "hash", "zset"] {
-            let k = format!("mem:{ty}:{size}");
-            let used_before = used(cache);
-            let alloc_before = allocated();
-            for i in 0..size {
-                let e = format!("member:{i:09}").into_bytes();
-                let v = format!("value:{i:010}").into_bytes();
-                let kb = k.as_bytes();
-                // SAFETY: live cache; key and element slices outlive the calls.
-                let st = unsafe {
-                    match ty {
-                        "list" => nyc_rpush(
-                            cache,
-                            kb.as_ptr().cast(),
-                            kb.len(),
-                            &sl(&e),
-                            1,
-                            std::ptr::null_mut(),
-                        ),
-                        "set" => nyc_sadd(
-                            cache,
-                            kb.as_ptr().cast(),
-                            kb.len(),
-                            &sl(&e),
-                            1,
-                            std::ptr::null_mut(),
-                        ),
-                        "hash" => nyc_hset(
-                            cache,
-                            kb.as_ptr().cast(),
-                            kb.len(),
-                            &sl(&e),
-                            &sl(&v),
-                            1,
-                            std::ptr::null_mut(),
-                        ),
-                        _ => nyc_zadd(
-                            cache,
-                            kb.as_ptr().cast(),
-                            kb.len(),
-                            &(i as f64),
-                            &sl(&e),
-                            1,
-                            0,
-                            std::ptr::null_mut(),
-                        ),
-                    }
-                };
-                assert_eq!(st, nyc_status::NYC_OK);
-                let cmd: Vec<&[u8]> = match ty {
-                    "list" => vec![b"RPUSH", kb, &e],
-                    "set" => vec![b"SADD", kb, &e],
-                    "hash" => vec![b"HSET", kb, &e, &v],
-                    _ => vec![b"ZADD", kb, b"0", &e],
-                };
-                let score = i.to_string().into_bytes();
-                let cmd: Vec<&[u8]> = if ty == "zset" {
-                    vec![cmd[0], cmd[1], &score, cmd[3]]
-                } else {
-                    cmd
-                };
-                redis.call(&cmd);
+            let name = |k: usize| format!("mem:{ty}:{size}:{k}").into_bytes();
+            let member = |i: usize| format!("member:{i:09}").into_bytes();
+            let value = |i: usize| format!("value:{i:010}").into_bytes();
+            let names: Vec<Vec<u8>> = (0..keys).map(name).collect();
+            let members: Vec<Vec<u8>> = (0..size).map(member).collect();
+            let values: Vec<Vec<u8>> = (0..size).map(value).collect();
+            let (used_before, alloc_before) = (used(cache), allocated());
+            for kb in &names {
+                for i in 0..size {
+                    let (e, v) = (&members[i], &values[i]);
+                    // SAFETY: live cache; key and element slices outlive the calls.
+                    let st = unsafe {
+                        match ty {
+                            "list" => nyc_rpush(cache, kb.as_ptr().cast(), kb.len(), &sl(e), 1, std::ptr::null_mut()),
+                            "set" => nyc_sadd(cache, kb.as_ptr().cast(), kb.len(), &sl(e), 1, std::ptr::null_mut()),
+                            "hash" => nyc_hset(cache, kb.as_ptr().cast(), kb.len(), &sl(e), &sl(v), 1, std::ptr::null_mut()),
+                            _ => nyc_zadd(cache, kb.as_ptr().cast(), kb.len(), &(i as f64), &sl(e), 1, 0, std::ptr::null_mut()),
+                        }
+                    };
+                    assert_eq!(st, nyc_status::NYC_OK);
+                }
             }
             let charged = used(cache) - used_before;
             let alloc = allocated().saturating_sub(alloc_before);
-            let usage = redis.call(&[b"MEMORY", b"USAGE", k.as_bytes(), b"SAMPLES", b"0"]);
+            // The same data into Redis, pipelined per key.
+            let mut usage = 0;
+            for kb in &names {
+                let mut out = Vec::new();
+                for i in 0..size {
+                    let score = i.to_string().into_bytes();
+                    let (e, v) = (&members[i][..], &values[i][..]);
+                    let cmd: Vec<&[u8]> = match ty {
+                        "list" => vec![b"RPUSH", kb, e],
+                        "set" => vec![b"SADD", kb, e],
+                        "hash" => vec![b"HSET", kb, e, v],
+                        _ => vec![b"ZADD", kb, &score, e],
+                    };
+                    Redis::encode(&cmd, &mut out);
+                }
+                redis.w.write_all(&out).unwrap();
+                for _ in 0..size {
+                    redis.reply();
+                }
+                usage += redis.call(&[b"MEMORY", b"USAGE", kb, b"SAMPLES", b"0"]);
+            }
+            let total = (keys * size) as f64;
             println!(
                 "| {ty} | {size} | {:.1} | {:.1} | {:.1} |",
-                charged as f64 / size as f64,
-                alloc as f64 / size as f64,
-                usage as f64 / size as f64
+                charged as f64 / total,
+                alloc as f64 / total,
+                usage as f64 / total
             );
         }
     }

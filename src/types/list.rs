@@ -84,8 +84,12 @@ impl List {
                 }
             }
             List::Deque { items: d, heap } => {
-                d.try_reserve(items.len())
-                    .map_err(|_| Error::new(ErrorKind::OutOfMemory, "list growth"))?;
+                // Grow by a quarter rather than doubling: spare room is charged.
+                if d.len() + items.len() > d.capacity() {
+                    let extra = items.len().max(d.capacity() / 4);
+                    d.try_reserve_exact(extra)
+                        .map_err(|_| Error::new(ErrorKind::OutOfMemory, "list growth"))?;
+                }
                 for item in items {
                     *heap += heap_of(item);
                     let b = boxed(item)?;

@@ -88,8 +88,27 @@ impl Packed {
         self.iter().nth(index)
     }
 
+    /// Makes room for `extra` more bytes, growing by a quarter (at least)
+    /// to the allocator's next size class rather than doubling: spare room
+    /// is charged, and the buffer is at most a few KiB, so the copies are
+    /// cheap.
     fn grow(&mut self, extra: usize) -> Result<()> {
-        super::try_reserve(&mut self.buf, extra)
+        let need = self.buf.len() + extra;
+        if need <= self.buf.capacity() {
+            return Ok(());
+        }
+        let target = size_class_of(
+            need.max(self.buf.capacity() + self.buf.capacity() / 4)
+                .max(16),
+        );
+        self.buf
+            .try_reserve_exact(target - self.buf.len())
+            .map_err(|_| {
+                crate::error::Error::new(
+                    crate::error::ErrorKind::OutOfMemory,
+                    "allocation failed while growing a collection",
+                )
+            })
     }
 
     /// Inserts `item` before element `index` (`index == len` appends).
