@@ -1137,8 +1137,8 @@ enum nyc_status nyc_srandmember(const struct nyc_cache *cache,
 
 /**
  * SRANDMEMBER with a count: `count >= 0` gives up to `count` distinct
- * members, `count < 0` exactly `-count` members with repeats. Statuses as
- * `nyc_smembers`.
+ * members, `count < 0` exactly `-count` members with repeats (at most
+ * 2^24; beyond is `NYC_INVALID_ARGUMENT`). Statuses as `nyc_smembers`.
  *
  * # Safety
  * As `nyc_smembers`.

@@ -80,10 +80,11 @@ impl Cache {
     }
 
     /// SRANDMEMBER with a count: `count >= 0` gives up to `count` distinct
-    /// members, `count < 0` exactly `-count` members with repeats.
+    /// members, `count < 0` exactly `-count` members with repeats (at most
+    /// 2^24: `InvalidArgument` beyond).
     pub fn srandmember_count(&self, key: &[u8], count: i64) -> Result<Vec<Vec<u8>>> {
         Ok(self
-            .with_collection(key, Access::Read, 0, |s: &mut Set| Ok(s.random(count)))?
+            .with_collection(key, Access::Read, 0, |s: &mut Set| s.random(count))?
             .unwrap_or_default())
     }
 

@@ -216,8 +216,8 @@ pub unsafe extern "C" fn nyc_srandmember(
 }
 
 /// SRANDMEMBER with a count: `count >= 0` gives up to `count` distinct
-/// members, `count < 0` exactly `-count` members with repeats. Statuses as
-/// `nyc_smembers`.
+/// members, `count < 0` exactly `-count` members with repeats (at most
+/// 2^24; beyond is `NYC_INVALID_ARGUMENT`). Statuses as `nyc_smembers`.
 ///
 /// # Safety
 /// As `nyc_smembers`.

@@ -9,7 +9,10 @@ use super::{
     COMPACT_MAX_BYTES, COMPACT_MAX_ENTRIES, INTSET_MAX_ENTRIES, boxed, random_below, size_class_of,
 };
 use crate::decimal::{format_i64, parse_i64};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Most members SRANDMEMBER returns for a negative count (2^24).
+pub(crate) const MAX_RANDOM_REPEATS: u64 = 1 << 24;
 
 /// A set value.
 #[derive(Clone)]
@@ -197,20 +200,30 @@ impl Set {
 
     /// SRANDMEMBER with a count: for `count >= 0`, up to `count` distinct
     /// random members (all of them if `count >= len`); for `count < 0`,
-    /// exactly `-count` random members, repeats allowed.
-    pub(crate) fn random(&self, count: i64) -> Vec<Vec<u8>> {
+    /// exactly `-count` members, repeats allowed, at most
+    /// [`MAX_RANDOM_REPEATS`] (a reply that size would not fit in memory
+    /// anyway; Redis also refuses `i64::MIN`).
+    pub(crate) fn random(&self, count: i64) -> Result<Vec<Vec<u8>>> {
         let len = self.len();
+        if count < 0 && count.unsigned_abs() > MAX_RANDOM_REPEATS {
+            return Err(Error::with_message(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "count {count} is out of range (at most {MAX_RANDOM_REPEATS} members with repeats)"
+                ),
+            ));
+        }
         if len == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         if count < 0 {
-            return (0..count.unsigned_abs())
+            return Ok((0..count.unsigned_abs())
                 .map(|_| self.at(random_below(len)))
-                .collect();
+                .collect());
         }
         let count = count as u64;
         if count >= len as u64 {
-            return self.members();
+            return Ok(self.members());
         }
         // A partial Fisher-Yates shuffle of the positions.
         let mut positions: Vec<usize> = (0..len).collect();
@@ -218,10 +231,10 @@ impl Set {
             let j = k + random_below(len - k);
             positions.swap(k, j);
         }
-        positions[..count as usize]
+        Ok(positions[..count as usize]
             .iter()
             .map(|&i| self.at(i))
-            .collect()
+            .collect())
     }
 }
 
@@ -269,7 +282,7 @@ mod tests {
     fn pop_and_random_members() {
         let mut s = Set::default();
         s.add(&[b"a", b"b", b"c", b"d"]).unwrap();
-        let r = s.random(3);
+        let r = s.random(3).unwrap();
         assert_eq!(r.len(), 3);
         assert_eq!(
             sorted(r.clone())
@@ -278,8 +291,12 @@ mod tests {
                 .count(),
             0
         );
-        assert_eq!(s.random(-7).len(), 7);
-        assert_eq!(sorted(s.random(10)), sorted(s.members()));
+        assert_eq!(s.random(-7).unwrap().len(), 7);
+        assert_eq!(sorted(s.random(10).unwrap()), sorted(s.members()));
+        assert_eq!(
+            s.random(i64::MIN).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         let popped = s.pop(3);
         assert_eq!(popped.len(), 3);
         assert_eq!(s.len(), 1);

@@ -209,6 +209,10 @@ static void test_sets(void) {
     OK(nyc_srandmember_count(c, S("a"), -6, &r));
     CHECK(nyc_array_count(r) == 6);
     nyc_array_free(r);
+    /* A reply too large to build is refused, and the handle stays usable. */
+    CHECK_ST(nyc_srandmember_count(c, S("a"), INT64_MIN, &r), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_srandmember_count(c, S("a"), -(INT64_C(1) << 40), &r), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_lpop_count(c, S("nolist"), SIZE_MAX, &r), NYC_NOT_FOUND);
     nyc_value *v = NULL;
     OK(nyc_srandmember(c, S("a"), &v));
     nyc_value_free(v);
