@@ -155,6 +155,33 @@ mod tests {
         c.check_invariants();
     }
 
+    /// Commands from several threads on the same keys are each atomic:
+    /// no increment or push is lost, and the shard's invariants hold.
+    #[test]
+    fn concurrent_commands_on_shared_keys_lose_nothing() {
+        let c = cache("max_memory=64MiB");
+        let threads: Vec<_> = (0..4u32)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2000u32 {
+                        c.hincrby(b"counter", b"n", 1).unwrap();
+                        c.rpush(b"queue", &[format!("{t}:{i}")]).unwrap();
+                        c.zincrby(b"board", 1.0, format!("p{}", i % 10).as_bytes())
+                            .unwrap();
+                        c.sadd(b"seen", &[format!("{}", i % 300)]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(c.hget(b"counter", b"n").unwrap().unwrap(), b"8000");
+        assert_eq!(c.llen(b"queue").unwrap(), 8000);
+        assert_eq!(c.zscore(b"board", b"p3").unwrap(), Some(800.0));
+        assert_eq!(c.scard(b"seen").unwrap(), 300);
+        c.check_invariants();
+    }
+
     /// Random commands on a small key space under a tight budget: the
     /// shard's invariants (charges add up, budget kept, no empty
     /// collection stored) hold after every step, while eviction runs.
