@@ -237,12 +237,44 @@ impl Default for ZSet {
     }
 }
 
-fn score_bytes(s: f64) -> [u8; 8] {
-    s.to_bits().to_le_bytes()
+/// Integral scores below this magnitude are stored as zigzag LEB128 in at
+/// most 7 bytes; every other score as its 8 IEEE bytes. The length tells
+/// the two apart.
+const SMALL_INT: f64 = (1u64 << 48) as f64;
+
+/// The packed form of a score (bytes, length): an integral score such as
+/// a leaderboard's takes 1-7 bytes instead of 8 (Redis's listpack stores
+/// integers compactly too).
+fn score_bytes(s: f64) -> ([u8; 8], usize) {
+    let mut out = [0u8; 8];
+    if s.fract() == 0.0 && s.abs() < SMALL_INT && !(s == 0.0 && s.is_sign_negative()) {
+        let v = s as i64;
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        let mut n = 0;
+        loop {
+            let byte = (z & 0x7f) as u8;
+            z >>= 7;
+            if z == 0 {
+                out[n] = byte;
+                return (out, n + 1);
+            }
+            out[n] = byte | 0x80;
+            n += 1;
+        }
+    }
+    (s.to_bits().to_le_bytes(), 8)
 }
 
+/// The score a packed form holds (see `score_bytes`).
 fn score_of(b: &[u8]) -> f64 {
-    f64::from_bits(u64::from_le_bytes(b.try_into().expect("8-byte score")))
+    if b.len() == 8 {
+        return f64::from_bits(u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    }
+    let z = b
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &byte| (acc << 7) | u64::from(byte & 0x7f));
+    (((z >> 1) as i64) ^ -((z & 1) as i64)) as f64
 }
 
 /// The pairs of a packed sorted set, in order.
@@ -314,8 +346,9 @@ impl ZSet {
                 // Redis's listpack keeps scores as text that reads back
                 // `-0` as `0`; its skiplist keeps the double. Same here.
                 let score = if score == 0.0 { 0.0 } else { score };
+                let (bytes, n) = score_bytes(score);
                 p.insert(2 * k, member)?;
-                if let Err(e) = p.insert(2 * k + 1, &score_bytes(score)) {
+                if let Err(e) = p.insert(2 * k + 1, &bytes[..n]) {
                     p.remove_range(2 * k, 2 * k + 1);
                     return Err(e);
                 }
@@ -559,6 +592,40 @@ mod tests {
             assert!(z.remove(b"a") && !z.remove(b"a"));
             assert_eq!(z.len(), 1);
         });
+    }
+
+    #[test]
+    fn packed_scores_round_trip() {
+        for s in [
+            0.0,
+            1.0,
+            -1.0,
+            63.0,
+            64.0,
+            -64.0,
+            -65.0,
+            1e10,
+            -(2f64.powi(48) - 1.0),
+            2f64.powi(48),
+            0.5,
+            -0.0,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let (bytes, n) = score_bytes(s);
+            let back = score_of(&bytes[..n]);
+            assert_eq!(back.to_bits(), s.to_bits(), "{s}");
+            assert!(
+                n < 8
+                    || s.fract() != 0.0
+                    || s.abs() >= SMALL_INT
+                    || s.is_sign_negative() && s == 0.0
+                    || s.is_infinite()
+            );
+        }
+        assert_eq!(score_bytes(5.0).1, 1);
+        assert_eq!(score_bytes(1e6).1, 3);
     }
 
     #[test]
