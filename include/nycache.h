@@ -44,6 +44,51 @@
 #define NYC_VERSION_PATCH 0
 
 /**
+ * `nyc_zadd` flag: only add new members (Redis's NX).
+ */
+#define NYC_ZADD_NX 1
+
+/**
+ * `nyc_zadd` flag: only update existing members (XX).
+ */
+#define NYC_ZADD_XX 2
+
+/**
+ * `nyc_zadd` flag: only update to a greater score (GT).
+ */
+#define NYC_ZADD_GT 4
+
+/**
+ * `nyc_zadd` flag: only update to a smaller score (LT).
+ */
+#define NYC_ZADD_LT 8
+
+/**
+ * `nyc_zadd` flag: count updated members too (CH).
+ */
+#define NYC_ZADD_CH 16
+
+/**
+ * Range flag: highest scores first (`nyc_zrange`'s REV).
+ */
+#define NYC_ZRANGE_REV 1
+
+/**
+ * Range flag: each member is followed by its score's text (WITHSCORES).
+ */
+#define NYC_ZRANGE_WITHSCORES 2
+
+/**
+ * Score-range flag: the minimum itself is excluded (Redis's `(min`).
+ */
+#define NYC_ZRANGE_MIN_EXCLUSIVE 4
+
+/**
+ * Score-range flag: the maximum itself is excluded (Redis's `(max`).
+ */
+#define NYC_ZRANGE_MAX_EXCLUSIVE 8
+
+/**
  * The result of every fallible `nyc_*` call; 0 is success.
  */
 typedef enum nyc_status {
@@ -210,7 +255,7 @@ extern "C" {
 /**
  * Reads `n` keys. `values` is an array of `n` slots; slot `i` receives a
  * value handle for `keys[i]` (free each with `nyc_value_free`) or NULL if
- * that key is absent.
+ * that key is absent (or holds a collection, as in Redis's MGET).
  *
  * Statuses: `NYC_OK` (whatever was found); `NYC_INVALID_ARGUMENT` (NULL
  * handle or arrays, a NULL key with a length); `NYC_TOO_LARGE` (a key over
@@ -316,6 +361,158 @@ size_t nyc_array_item_len(const struct nyc_array *array, size_t index);
  * `array` is NULL or a live handle from this library, not used afterwards.
  */
 void nyc_array_free(struct nyc_array *array);
+
+/**
+ * HSET: sets `fields[i]` to `values[i]` for the `n` pairs in the hash at
+ * `key` (created if needed); `*added` (may be NULL) receives how many
+ * fields were new.
+ *
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT` (NULL
+ * handle, NULL pointer with a length, `n` 0); `NYC_TOO_LARGE` (key, field
+ * or value over the limits, or a hash that would outgrow its shard's
+ * budget: nothing is set); `NYC_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `fields` and `values` are NULL or `n` slices each, each NULL or readable
+ * for its length; `added` is NULL or writable.
+ */
+enum nyc_status nyc_hset(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const struct nyc_slice *fields,
+                         const struct nyc_slice *values,
+                         size_t n,
+                         uint64_t *added);
+
+/**
+ * HSETNX: sets the field only if it is absent. Statuses: `NYC_OK` (set);
+ * `NYC_EXISTS` (the field existed; nothing changed); `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`; `NYC_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`, `field`, `val` are NULL or readable for
+ * `klen`, `flen`, `vlen` bytes.
+ */
+enum nyc_status nyc_hsetnx(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           const void *field,
+                           size_t flen,
+                           const void *val,
+                           size_t vlen);
+
+/**
+ * HGET: the field's value in `*out`. Statuses: `NYC_OK`; `NYC_NOT_FOUND`
+ * (no such key or field); `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`field` are NULL or `klen`/`flen`
+ * readable bytes; `out` is NULL or writable.
+ */
+enum nyc_status nyc_hget(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const void *field,
+                         size_t flen,
+                         struct nyc_value **out);
+
+/**
+ * HDEL: removes the `n` fields; `*removed` (may be NULL) receives how
+ * many were there. A hash left empty is removed. Statuses as `nyc_hset`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `fields` is NULL or `n` readable slices; `removed` is NULL or writable.
+ */
+enum nyc_status nyc_hdel(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const struct nyc_slice *fields,
+                         size_t n,
+                         uint64_t *removed);
+
+/**
+ * HEXISTS: `NYC_OK` if the field exists, `NYC_NOT_FOUND` if not (or no
+ * such key); `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`field` are NULL or `klen`/`flen`
+ * readable bytes.
+ */
+enum nyc_status nyc_hexists(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            const void *field,
+                            size_t flen);
+
+/**
+ * HKEYS: the fields in `*out` (empty for an absent key; insertion order
+ * while the hash is small, no particular order after). Statuses:
+ * `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_hkeys(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          struct nyc_array **out);
+
+/**
+ * HVALS: the values, in `nyc_hkeys`'s order. As `nyc_hkeys`.
+ *
+ * # Safety
+ * As `nyc_hkeys`.
+ */
+enum nyc_status nyc_hvals(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          struct nyc_array **out);
+
+/**
+ * HGETALL: field, value, field, value, ... in `*out`. As `nyc_hkeys`.
+ *
+ * # Safety
+ * As `nyc_hkeys`.
+ */
+enum nyc_status nyc_hgetall(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            struct nyc_array **out);
+
+/**
+ * HLEN: `*n` receives the number of fields (0 for an absent key).
+ * Statuses as `nyc_hkeys`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `n` is
+ * NULL or writable.
+ */
+enum nyc_status nyc_hlen(const struct nyc_cache *cache, const void *key, size_t klen, uint64_t *n);
+
+/**
+ * HINCRBY: adds `delta` to the field's integer value (an absent field
+ * counts as 0) and writes the result to `*out` (may be NULL).
+ *
+ * Statuses: `NYC_OK`; `NYC_NOT_A_NUMBER` (the value is not a decimal
+ * 64-bit integer: "hash value is not an integer"); `NYC_OVERFLOW`;
+ * `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`;
+ * `NYC_OUT_OF_MEMORY`. Nothing changes on failure.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`field` are NULL or `klen`/`flen`
+ * readable bytes; `out` is NULL or writable.
+ */
+enum nyc_status nyc_hincrby(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            const void *field,
+                            size_t flen,
+                            int64_t delta,
+                            int64_t *out);
 
 /**
  * Stores `val` under `key`, replacing any previous value; `ttl_ms` 0 means
@@ -536,6 +733,192 @@ enum nyc_status nyc_open(const char *config, struct nyc_cache **out);
 void nyc_close(struct nyc_cache *cache);
 
 /**
+ * LPUSH: inserts the `n` elements at the head of the list at `key`, one
+ * after the other (the last ends up first), creating the list if needed;
+ * `*len` (may be NULL) receives the new length.
+ *
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT` (NULL
+ * handle, NULL pointer with a length, `n` 0); `NYC_TOO_LARGE` (a key or
+ * element over the limits, or a list that would outgrow its shard's
+ * budget: nothing is pushed); `NYC_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `elements` is NULL or `n` slices, each NULL or readable for its length;
+ * `len` is NULL or writable.
+ */
+enum nyc_status nyc_lpush(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          const struct nyc_slice *elements,
+                          size_t n,
+                          uint64_t *len);
+
+/**
+ * RPUSH: appends the elements at the tail. As `nyc_lpush` otherwise.
+ *
+ * # Safety
+ * As `nyc_lpush`.
+ */
+enum nyc_status nyc_rpush(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          const struct nyc_slice *elements,
+                          size_t n,
+                          uint64_t *len);
+
+/**
+ * LPOP without a count: removes the head element and returns it in
+ * `*out` (free with `nyc_value_free`); the list goes when it empties.
+ *
+ * Statuses: `NYC_OK`; `NYC_NOT_FOUND` (no such key); `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT` (NULL handle or `out`, NULL key with a length);
+ * `NYC_TOO_LARGE` (key over the limit).
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_lpop(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         struct nyc_value **out);
+
+/**
+ * RPOP without a count: removes the tail element. As `nyc_lpop`.
+ *
+ * # Safety
+ * As `nyc_lpop`.
+ */
+enum nyc_status nyc_rpop(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         struct nyc_value **out);
+
+/**
+ * LPOP with a count: removes up to `count` elements from the head and
+ * returns them in order in `*out` (an empty array for a count of 0).
+ * Statuses as `nyc_lpop` (`NYC_NOT_FOUND`: no such key, Redis's null
+ * array).
+ *
+ * # Safety
+ * As `nyc_lpop`, with `out` an array out-parameter.
+ */
+enum nyc_status nyc_lpop_count(const struct nyc_cache *cache,
+                               const void *key,
+                               size_t klen,
+                               size_t count,
+                               struct nyc_array **out);
+
+/**
+ * RPOP with a count: up to `count` elements from the tail, tail first.
+ * As `nyc_lpop_count`.
+ *
+ * # Safety
+ * As `nyc_lpop_count`.
+ */
+enum nyc_status nyc_rpop_count(const struct nyc_cache *cache,
+                               const void *key,
+                               size_t klen,
+                               size_t count,
+                               struct nyc_array **out);
+
+/**
+ * LRANGE: the elements from `start` to `stop` inclusive in `*out`.
+ * Negative indexes count from the end (-1 is the last); out-of-range
+ * ends are clamped; an absent key or empty range gives an empty array.
+ *
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE` (key over the limit).
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_lrange(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           int64_t start,
+                           int64_t stop,
+                           struct nyc_array **out);
+
+/**
+ * LLEN: `*len` receives the list's length (0 for an absent key).
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `len`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_llen(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         uint64_t *len);
+
+/**
+ * LINDEX: the element at `index` (negative from the end) in `*out`.
+ * Statuses: `NYC_OK`; `NYC_NOT_FOUND` (no such key or index);
+ * `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * As `nyc_lpop`.
+ */
+enum nyc_status nyc_lindex(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           int64_t index,
+                           struct nyc_value **out);
+
+/**
+ * LSET: replaces the element at `index` with `(elem, elen)`.
+ * Statuses: `NYC_OK`; `NYC_NOT_FOUND` (no such key: Redis's "no such
+ * key"); `NYC_INVALID_ARGUMENT` (index out of range, or a bad pointer);
+ * `NYC_WRONG_TYPE`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`elem` are NULL or `klen`/`elen`
+ * readable bytes.
+ */
+enum nyc_status nyc_lset(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         int64_t index,
+                         const void *elem,
+                         size_t elen);
+
+/**
+ * LREM: removes up to |count| elements equal to `(elem, elen)` (from the
+ * head for count > 0, from the tail for count < 0, all for 0);
+ * `*removed` (may be NULL) receives how many. Statuses: `NYC_OK`;
+ * `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * As `nyc_lset`; `removed` is NULL or writable.
+ */
+enum nyc_status nyc_lrem(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         int64_t count,
+                         const void *elem,
+                         size_t elen,
+                         uint64_t *removed);
+
+/**
+ * LTRIM: keeps only the elements from `start` to `stop` (LRANGE's index
+ * rules); a list left empty is removed. Statuses: `NYC_OK`;
+ * `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes.
+ */
+enum nyc_status nyc_ltrim(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          int64_t start,
+                          int64_t stop);
+
+/**
  * Reads `n` keys packed back to back in `keys` (key `i` is the next
  * `klens[i]` bytes) and copies the values found back to back into `buf`
  * (capacity `cap`): `vlens[i]` receives the length of key `i`'s value, or
@@ -643,6 +1026,173 @@ enum nyc_status nyc_scan(const struct nyc_cache *cache,
 enum nyc_status nyc_flush(const struct nyc_cache *cache);
 
 /**
+ * SADD: adds the `n` members to the set at `key` (created if needed);
+ * `*added` (may be NULL) receives how many were new.
+ *
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT` (NULL
+ * handle, NULL pointer with a length, `n` 0); `NYC_TOO_LARGE` (key or
+ * member over the limits, or a set that would outgrow its shard's budget:
+ * nothing is added); `NYC_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `members` is NULL or `n` slices, each NULL or readable for its length;
+ * `added` is NULL or writable.
+ */
+enum nyc_status nyc_sadd(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const struct nyc_slice *members,
+                         size_t n,
+                         uint64_t *added);
+
+/**
+ * SREM: removes the `n` members; `*removed` (may be NULL) receives how
+ * many were there. A set left empty is removed. Statuses as `nyc_sadd`.
+ *
+ * # Safety
+ * As `nyc_sadd`.
+ */
+enum nyc_status nyc_srem(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const struct nyc_slice *members,
+                         size_t n,
+                         uint64_t *removed);
+
+/**
+ * SISMEMBER: `NYC_OK` if `(member, mlen)` is in the set, `NYC_NOT_FOUND`
+ * if not (or no such key); `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`member` are NULL or `klen`/`mlen`
+ * readable bytes.
+ */
+enum nyc_status nyc_sismember(const struct nyc_cache *cache,
+                              const void *key,
+                              size_t klen,
+                              const void *member,
+                              size_t mlen);
+
+/**
+ * SMEMBERS: every member in `*out` (no particular order; empty for an
+ * absent key). Statuses: `NYC_OK`; `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_smembers(const struct nyc_cache *cache,
+                             const void *key,
+                             size_t klen,
+                             struct nyc_array **out);
+
+/**
+ * SCARD: `*n` receives the number of members (0 for an absent key).
+ * Statuses as `nyc_smembers`.
+ *
+ * # Safety
+ * As `nyc_smembers`, with `n` a writable count.
+ */
+enum nyc_status nyc_scard(const struct nyc_cache *cache, const void *key, size_t klen, uint64_t *n);
+
+/**
+ * SPOP without a count: removes a random member and returns it in
+ * `*out`. Statuses: `NYC_OK`; `NYC_NOT_FOUND` (no such key);
+ * `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_spop(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         struct nyc_value **out);
+
+/**
+ * SPOP with a count: removes up to `count` random members and returns
+ * them in `*out` (empty for an absent key). Statuses as `nyc_smembers`.
+ *
+ * # Safety
+ * As `nyc_smembers`.
+ */
+enum nyc_status nyc_spop_count(const struct nyc_cache *cache,
+                               const void *key,
+                               size_t klen,
+                               size_t count,
+                               struct nyc_array **out);
+
+/**
+ * SRANDMEMBER without a count: a random member in `*out`, left in the
+ * set. Statuses as `nyc_spop`.
+ *
+ * # Safety
+ * As `nyc_spop`.
+ */
+enum nyc_status nyc_srandmember(const struct nyc_cache *cache,
+                                const void *key,
+                                size_t klen,
+                                struct nyc_value **out);
+
+/**
+ * SRANDMEMBER with a count: `count >= 0` gives up to `count` distinct
+ * members, `count < 0` exactly `-count` members with repeats (at most
+ * 2^24; beyond is `NYC_INVALID_ARGUMENT`). Statuses as `nyc_smembers`.
+ *
+ * # Safety
+ * As `nyc_smembers`.
+ */
+enum nyc_status nyc_srandmember_count(const struct nyc_cache *cache,
+                                      const void *key,
+                                      size_t klen,
+                                      int64_t count,
+                                      struct nyc_array **out);
+
+/**
+ * SINTER: the members in every one of the `n` sets (an absent key is an
+ * empty set) in `*out`. Each key is read under its own shard lock in turn
+ * (not atomic against other threads' writes).
+ *
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE` (any key holds another type);
+ * `NYC_INVALID_ARGUMENT` (NULL handle or `out`, `n` 0, bad slices);
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `keys` is NULL or `n` slices, each NULL or
+ * readable for its length; `out` is NULL or writable.
+ */
+enum nyc_status nyc_sinter(const struct nyc_cache *cache,
+                           const struct nyc_slice *keys,
+                           size_t n,
+                           struct nyc_array **out);
+
+/**
+ * SUNION: the members of any of the sets. As `nyc_sinter`.
+ *
+ * # Safety
+ * As `nyc_sinter`.
+ */
+enum nyc_status nyc_sunion(const struct nyc_cache *cache,
+                           const struct nyc_slice *keys,
+                           size_t n,
+                           struct nyc_array **out);
+
+/**
+ * SDIFF: the members of the first set in none of the others. As
+ * `nyc_sinter`.
+ *
+ * # Safety
+ * As `nyc_sinter`.
+ */
+enum nyc_status nyc_sdiff(const struct nyc_cache *cache,
+                          const struct nyc_slice *keys,
+                          size_t n,
+                          struct nyc_array **out);
+
+/**
  * Fills `*out` with the cache's counters (summed shard by shard: each
  * shard's figures are consistent, the whole is not one atomic snapshot).
  * Statuses: `NYC_OK`, `NYC_INVALID_ARGUMENT` (NULL handle or `out`).
@@ -684,6 +1234,216 @@ const char *nyc_last_error(void);
  * with the `NYC_VERSION_*` macros of the header you compiled against).
  */
 const char *nyc_version(void);
+
+/**
+ * ZADD: adds or updates the `n` members `members[i]` with `scores[i]` in
+ * the sorted set at `key` under `flags` (`NYC_ZADD_*`); `*count` (may be
+ * NULL) receives the number added, or added plus changed with
+ * `NYC_ZADD_CH`.
+ *
+ * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NX with XX, GT/LT with NX,
+ * GT with LT: Redis's errors; unknown flag bits; `n` 0; bad pointers);
+ * `NYC_NOT_A_NUMBER` (a NaN score); `NYC_WRONG_TYPE`; `NYC_TOO_LARGE`;
+ * `NYC_OUT_OF_MEMORY`. Flags and scores are checked before the key is
+ * looked at.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `scores` is NULL or `n` doubles; `members` is NULL or `n` slices, each
+ * NULL or readable for its length; `count` is NULL or writable.
+ */
+enum nyc_status nyc_zadd(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const double *scores,
+                         const struct nyc_slice *members,
+                         size_t n,
+                         uint32_t flags,
+                         uint64_t *count);
+
+/**
+ * ZADD INCR: adds `increment` to the member's score (a new member starts
+ * at 0) under `flags` and writes the new score to `*score` (may be NULL).
+ *
+ * Statuses: `NYC_OK`; `NYC_NOT_FOUND` when the flags kept the change from
+ * happening (Redis's nil reply: NX on an existing member, XX on a new one,
+ * GT/LT not met); `NYC_NOT_A_NUMBER` (a NaN increment, or a NaN result
+ * such as `inf + -inf`: nothing changes); the others as `nyc_zadd`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`member` are NULL or `klen`/`mlen`
+ * readable bytes; `score` is NULL or writable.
+ */
+enum nyc_status nyc_zadd_incr(const struct nyc_cache *cache,
+                              const void *key,
+                              size_t klen,
+                              double increment,
+                              const void *member,
+                              size_t mlen,
+                              uint32_t flags,
+                              double *score);
+
+/**
+ * ZINCRBY: adds `increment` to the member's score (a new member starts at
+ * 0); `*score` (may be NULL) receives the new score. Statuses as
+ * `nyc_zadd_incr`, never `NYC_NOT_FOUND`.
+ *
+ * # Safety
+ * As `nyc_zadd_incr`.
+ */
+enum nyc_status nyc_zincrby(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            double increment,
+                            const void *member,
+                            size_t mlen,
+                            double *score);
+
+/**
+ * ZREM: removes the `n` members; `*removed` (may be NULL) receives how
+ * many were there. A sorted set left empty is removed. Statuses:
+ * `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes;
+ * `members` is NULL or `n` readable slices; `removed` is NULL or writable.
+ */
+enum nyc_status nyc_zrem(const struct nyc_cache *cache,
+                         const void *key,
+                         size_t klen,
+                         const struct nyc_slice *members,
+                         size_t n,
+                         uint64_t *removed);
+
+/**
+ * ZSCORE: the member's score in `*score`. Statuses: `NYC_OK`;
+ * `NYC_NOT_FOUND` (no such key or member); `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key`/`member` are NULL or `klen`/`mlen`
+ * readable bytes; `score` is NULL or writable.
+ */
+enum nyc_status nyc_zscore(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           const void *member,
+                           size_t mlen,
+                           double *score);
+
+/**
+ * ZRANK: the member's 0-based rank by ascending score in `*rank`.
+ * Statuses as `nyc_zscore`.
+ *
+ * # Safety
+ * As `nyc_zscore`, with `rank` writable.
+ */
+enum nyc_status nyc_zrank(const struct nyc_cache *cache,
+                          const void *key,
+                          size_t klen,
+                          const void *member,
+                          size_t mlen,
+                          uint64_t *rank);
+
+/**
+ * ZCARD: `*n` receives the number of members (0 for an absent key).
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `n` is
+ * NULL or writable.
+ */
+enum nyc_status nyc_zcard(const struct nyc_cache *cache, const void *key, size_t klen, uint64_t *n);
+
+/**
+ * ZRANGE by index: members `start..=stop` (LRANGE's index rules) in
+ * ascending order, or descending with `NYC_ZRANGE_REV` (indexes then count
+ * from the highest); with `NYC_ZRANGE_WITHSCORES` each member is followed
+ * by its score's text. Statuses: `NYC_OK`; `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT` (also unknown flag bits); `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_zrange(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           int64_t start,
+                           int64_t stop,
+                           uint32_t flags,
+                           struct nyc_array **out);
+
+/**
+ * ZRANGEBYSCORE: members with `min <= score <= max` in ascending order
+ * (`NYC_ZRANGE_MIN_EXCLUSIVE`/`MAX_EXCLUSIVE` make a bound strict; pass
+ * `-INFINITY`/`INFINITY` for open ends), skipping `offset` and returning
+ * at most `count` (Redis's LIMIT: a negative `count` means all the rest,
+ * a negative `offset` returns nothing; `0, -1` is no limit), with scores
+ * under `NYC_ZRANGE_WITHSCORES`.
+ *
+ * Statuses: `NYC_OK`; `NYC_NOT_A_NUMBER` (a NaN bound); `NYC_WRONG_TYPE`;
+ * `NYC_INVALID_ARGUMENT`; `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * As `nyc_zrange`.
+ */
+enum nyc_status nyc_zrangebyscore(const struct nyc_cache *cache,
+                                  const void *key,
+                                  size_t klen,
+                                  double min,
+                                  double max,
+                                  uint32_t flags,
+                                  int64_t offset,
+                                  int64_t count,
+                                  struct nyc_array **out);
+
+/**
+ * ZCOUNT: `*n` receives how many members score within the bounds (flags
+ * `NYC_ZRANGE_MIN_EXCLUSIVE`/`MAX_EXCLUSIVE`). Statuses as
+ * `nyc_zrangebyscore`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `n` is
+ * NULL or writable.
+ */
+enum nyc_status nyc_zcount(const struct nyc_cache *cache,
+                           const void *key,
+                           size_t klen,
+                           double min,
+                           double max,
+                           uint32_t flags,
+                           uint64_t *n);
+
+/**
+ * ZPOPMIN: removes up to `count` lowest-scored members and returns them,
+ * lowest first, each followed by its score's text (Redis's reply; ZPOPMIN
+ * without a count is `count` 1). An absent key gives an empty array.
+ * Statuses: `NYC_OK`; `NYC_WRONG_TYPE`; `NYC_INVALID_ARGUMENT`;
+ * `NYC_TOO_LARGE`.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` is NULL or `klen` readable bytes; `out`
+ * is NULL or writable.
+ */
+enum nyc_status nyc_zpopmin(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            size_t count,
+                            struct nyc_array **out);
+
+/**
+ * ZPOPMAX: as `nyc_zpopmin`, highest first.
+ *
+ * # Safety
+ * As `nyc_zpopmin`.
+ */
+enum nyc_status nyc_zpopmax(const struct nyc_cache *cache,
+                            const void *key,
+                            size_t klen,
+                            size_t count,
+                            struct nyc_array **out);
 
 #ifdef __cplusplus
 }  // extern "C"

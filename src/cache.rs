@@ -17,7 +17,7 @@ use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
 use crate::engine::block::{Block, Value};
 use crate::engine::fork::{self, ForkLocks};
-use crate::engine::shard::{Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher, seeded_key_hasher};
+use crate::engine::shard::{Access, Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher, seeded_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
 use crate::stats::Stats;
@@ -307,6 +307,22 @@ impl Cache {
         Ok(found.map(|(b, version, flags)| Versioned { value: Value::from_block(b), version, flags }))
     }
 
+    /// Runs a collection command on the collection of type `T` at `key`,
+    /// under its shard's lock (see `Shard::collection`): `None` when the key
+    /// is absent and `access` does not create, `WrongType` when it holds
+    /// another type. `growth` bounds the bytes the command adds.
+    pub(crate) fn with_collection<T: crate::types::Typed, R>(
+        &self,
+        key: &[u8],
+        access: Access,
+        growth: u64,
+        f: impl FnOnce(&mut T) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.check_key(key)?;
+        let hash = self.hash(key);
+        self.shard(hash).lock().collection(hash, key, access, growth, &*self.inner.clock, f)
+    }
+
     /// Removes the key; true if it existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
@@ -384,9 +400,16 @@ impl Cache {
         self.incr(key, neg)
     }
 
-    /// Reads many keys; the result has one slot per key, in order.
+    /// Reads many keys; the result has one slot per key, in order (`None`
+    /// for a key that is absent or holds a collection, as Redis's MGET).
     pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Value>>> {
-        keys.iter().map(|k| self.get(k.as_ref())).collect()
+        // As Redis's MGET: a key holding a collection reads as absent.
+        keys.iter()
+            .map(|k| match self.get(k.as_ref()) {
+                Err(e) if e.kind() == ErrorKind::WrongType => Ok(None),
+                other => other,
+            })
+            .collect()
     }
 
     /// Writes many pairs with one TTL. Stops at the first error, which it

@@ -17,11 +17,18 @@ pub(crate) enum Encoding {
     Raw = 0,
     /// `u32` original length (LE) followed by an lz4 block.
     Lz4 = 1,
+    /// No bytes: the value is a collection (list, set, hash, sorted set)
+    /// kept in the shard's side table; byte reads of it are `WrongType`.
+    Collection = 2,
 }
 
 impl Encoding {
     pub(crate) fn from_bits(b: u8) -> Encoding {
-        if b == 1 { Encoding::Lz4 } else { Encoding::Raw }
+        match b {
+            1 => Encoding::Lz4,
+            2 => Encoding::Collection,
+            _ => Encoding::Raw,
+        }
     }
 }
 
@@ -38,7 +45,7 @@ pub(crate) fn compress(value: &[u8], compress_min: usize) -> Option<Vec<u8>> {
 /// Length of the original value behind a stored form.
 pub(crate) fn decoded_len(encoding: Encoding, stored: &[u8]) -> usize {
     match encoding {
-        Encoding::Raw => stored.len(),
+        Encoding::Raw | Encoding::Collection => stored.len(),
         Encoding::Lz4 => stored
             .get(..4)
             .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]) as usize)
@@ -49,7 +56,7 @@ pub(crate) fn decoded_len(encoding: Encoding, stored: &[u8]) -> usize {
 /// Decodes `stored` into `out`, which must be exactly `decoded_len` long.
 pub(crate) fn decode_into(encoding: Encoding, stored: &[u8], out: &mut [u8]) -> Result<()> {
     match encoding {
-        Encoding::Raw => {
+        Encoding::Raw | Encoding::Collection => {
             out.copy_from_slice(stored);
             Ok(())
         }

@@ -12,6 +12,7 @@
 
 mod cache;
 mod codec;
+mod commands;
 pub mod config;
 pub mod decimal;
 mod engine;
@@ -21,16 +22,19 @@ pub mod ffi;
 pub mod glob;
 mod policy;
 mod stats;
+pub mod types;
 #[cfg(test)]
 mod test_rng;
 
 pub use cache::{Cache, KeyTtl, Versioned};
+pub use commands::Scored;
 pub use config::{Config, ConfigBuilder, PolicyKind};
 pub use engine::block::Value;
 pub use engine::shard::NODE_CHARGE;
 pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Clock, ManualClock, SystemClock};
 pub use stats::Stats;
+pub use types::{Kind, ScoreBound, ZAddFlags, format_score, parse_score};
 
 /// jemalloc is the global allocator of the library (feature `jemalloc`, on by
 /// default). Its symbols are prefixed, so a host's `malloc` is untouched,

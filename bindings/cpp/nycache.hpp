@@ -36,6 +36,10 @@
 //    nycache::Error with status NYC_INVALID_ARGUMENT, and `try_` variants
 //    return NYC_INVALID_ARGUMENT (once the wrapper's own argument checks,
 //    such as decr by INT64_MIN, have passed).
+//  - Lists, sets, hashes and sorted sets (lpush ... zpopmax) follow Redis's
+//    commands; they throw nycache::Error on failure (NYC_WRONG_TYPE for a
+//    key of another type, ...), return std::nullopt for Redis's nil, and
+//    have no try_ variants.
 //  - One Cache may be used by many threads at once (the C handle is
 //    thread-safe); moving, assigning or closing it must not race with use.
 
@@ -45,6 +49,7 @@
 #include <nycache.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -127,6 +132,71 @@ inline const char* c_text(const std::string& s, const char* what) {
 
 /// A string_view as the C API's byte range.
 inline nyc_slice slice(std::string_view s) noexcept { return nyc_slice{s.data(), s.size()}; }
+
+/// The slices of `items` (views into the caller's strings).
+inline std::vector<nyc_slice> slices(const std::vector<std::string_view>& items) {
+    std::vector<nyc_slice> out;
+    out.reserve(items.size());
+    for (auto s : items) out.push_back(slice(s));
+    return out;
+}
+
+/// Owns an nyc_array until destroyed (freed even if copying throws).
+struct ArrayGuard {
+    nyc_array* a = nullptr;
+    ~ArrayGuard() { nyc_array_free(a); }
+    std::string item(std::size_t i) const {
+        return std::string(static_cast<const char*>(nyc_array_item_data(a, i)),
+                           nyc_array_item_len(a, i));
+    }
+};
+
+/// The items of an array as strings; frees the array.
+inline std::vector<std::string> strings(nyc_array* arr) {
+    ArrayGuard g{arr};
+    std::size_t n = nyc_array_count(arr);
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; i++) out.push_back(g.item(i));
+    return out;
+}
+
+/// A score's reply text ("1.5", "inf", "-inf") as a double, independent of
+/// the C locale.
+inline double parse_score(const char* p, std::size_t n) {
+    double d = 0;
+    std::string_view t(p, n);
+    if (t == "inf") return std::numeric_limits<double>::infinity();
+    if (t == "-inf") return -std::numeric_limits<double>::infinity();
+    auto r = std::from_chars(p, p + n, d);
+    if (r.ec != std::errc() || r.ptr != p + n) {
+        throw Error(NYC_INTERNAL, "INTERNAL: unreadable score text " + std::string(t));
+    }
+    return d;
+}
+
+/// Member, score-text pairs of an array as (member, score); frees it.
+inline std::vector<std::pair<std::string, double>> scored(nyc_array* arr) {
+    ArrayGuard g{arr};
+    std::size_t n = nyc_array_count(arr) / 2;
+    std::vector<std::pair<std::string, double>> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; i++) {
+        out.emplace_back(g.item(2 * i),
+                         parse_score(static_cast<const char*>(nyc_array_item_data(arr, 2 * i + 1)),
+                                     nyc_array_item_len(arr, 2 * i + 1)));
+    }
+    return out;
+}
+
+/// The bytes of a value handle as a string; frees the handle.
+inline std::string take(nyc_value* v) {
+    struct Free {
+        nyc_value* v;
+        ~Free() { nyc_value_free(v); }
+    } g{v};
+    return std::string(static_cast<const char*>(nyc_value_data(v)), nyc_value_len(v));
+}
 
 }  // namespace detail
 
@@ -612,7 +682,409 @@ public:
         return st;
     }
 
+    // ---- lists (Redis LPUSH ... LTRIM) ----
+    //
+    // Data-structure methods throw Error on failure (NYC_WRONG_TYPE when the
+    // key holds another type, ...) and have no try_ variants; a nil reply
+    // is std::nullopt. Element lists are views into the caller's strings.
+
+    /// LPUSH: inserts the elements at the head (the last one ends up
+    /// first); returns the new length.
+    std::uint64_t lpush(std::string_view key, const std::vector<std::string_view>& elements) {
+        auto s = detail::slices(elements);
+        std::uint64_t n = 0;
+        detail::check(nyc_lpush(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// RPUSH: appends the elements at the tail; returns the new length.
+    std::uint64_t rpush(std::string_view key, const std::vector<std::string_view>& elements) {
+        auto s = detail::slices(elements);
+        std::uint64_t n = 0;
+        detail::check(nyc_rpush(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// LPOP: the head element, or std::nullopt if the key is absent.
+    std::optional<std::string> lpop(std::string_view key) {
+        return value_or_nil(nyc_lpop, key);
+    }
+
+    /// RPOP: the tail element, or std::nullopt.
+    std::optional<std::string> rpop(std::string_view key) {
+        return value_or_nil(nyc_rpop, key);
+    }
+
+    /// LPOP with a count: up to `count` head elements; std::nullopt if the
+    /// key is absent.
+    std::optional<std::vector<std::string>> lpop(std::string_view key, std::size_t count) {
+        return pop_many(nyc_lpop_count, key, count);
+    }
+
+    /// RPOP with a count: up to `count` tail elements, tail first.
+    std::optional<std::vector<std::string>> rpop(std::string_view key, std::size_t count) {
+        return pop_many(nyc_rpop_count, key, count);
+    }
+
+    /// LRANGE: elements `start..=stop` (negative from the end, clamped).
+    std::vector<std::string> lrange(std::string_view key, std::int64_t start,
+                                    std::int64_t stop) const {
+        nyc_array* a = nullptr;
+        detail::check(nyc_lrange(handle_, key.data(), key.size(), start, stop, &a));
+        return detail::strings(a);
+    }
+
+    /// LLEN (0 for an absent key).
+    std::uint64_t llen(std::string_view key) const {
+        std::uint64_t n = 0;
+        detail::check(nyc_llen(handle_, key.data(), key.size(), &n));
+        return n;
+    }
+
+    /// LINDEX: the element at `index` (negative from the end), or nullopt.
+    std::optional<std::string> lindex(std::string_view key, std::int64_t index) const {
+        nyc_value* v = nullptr;
+        nyc_status st = nyc_lindex(handle_, key.data(), key.size(), index, &v);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return detail::take(v);
+    }
+
+    /// LSET: throws Error NYC_NOT_FOUND (no such key) or
+    /// NYC_INVALID_ARGUMENT (index out of range).
+    void lset(std::string_view key, std::int64_t index, std::string_view element) {
+        detail::check(nyc_lset(handle_, key.data(), key.size(), index, element.data(),
+                               element.size()));
+    }
+
+    /// LREM: removes up to |count| occurrences (from the head for count > 0,
+    /// the tail for < 0, all for 0); returns how many.
+    std::uint64_t lrem(std::string_view key, std::int64_t count, std::string_view element) {
+        std::uint64_t n = 0;
+        detail::check(nyc_lrem(handle_, key.data(), key.size(), count, element.data(),
+                               element.size(), &n));
+        return n;
+    }
+
+    /// LTRIM: keeps only `start..=stop`.
+    void ltrim(std::string_view key, std::int64_t start, std::int64_t stop) {
+        detail::check(nyc_ltrim(handle_, key.data(), key.size(), start, stop));
+    }
+
+    // ---- sets ----
+
+    /// SADD: returns how many members were new.
+    std::uint64_t sadd(std::string_view key, const std::vector<std::string_view>& members) {
+        auto s = detail::slices(members);
+        std::uint64_t n = 0;
+        detail::check(nyc_sadd(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// SREM: returns how many members were removed.
+    std::uint64_t srem(std::string_view key, const std::vector<std::string_view>& members) {
+        auto s = detail::slices(members);
+        std::uint64_t n = 0;
+        detail::check(nyc_srem(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// SISMEMBER.
+    bool sismember(std::string_view key, std::string_view member) const {
+        return expect(nyc_sismember(handle_, key.data(), key.size(), member.data(), member.size()),
+                      NYC_NOT_FOUND);
+    }
+
+    /// SMEMBERS (no particular order).
+    std::vector<std::string> smembers(std::string_view key) const {
+        return array_of(nyc_smembers, key);
+    }
+
+    /// SCARD.
+    std::uint64_t scard(std::string_view key) const {
+        std::uint64_t n = 0;
+        detail::check(nyc_scard(handle_, key.data(), key.size(), &n));
+        return n;
+    }
+
+    /// SPOP: a random member, removed; std::nullopt if the key is absent.
+    std::optional<std::string> spop(std::string_view key) { return value_or_nil(nyc_spop, key); }
+
+    /// SPOP with a count: up to `count` random members, removed.
+    std::vector<std::string> spop(std::string_view key, std::size_t count) {
+        nyc_array* a = nullptr;
+        detail::check(nyc_spop_count(handle_, key.data(), key.size(), count, &a));
+        return detail::strings(a);
+    }
+
+    /// SRANDMEMBER: a random member (left in the set), or std::nullopt.
+    std::optional<std::string> srandmember(std::string_view key) const {
+        return value_or_nil(nyc_srandmember, key);
+    }
+
+    /// SRANDMEMBER with a count (negative: with repeats).
+    std::vector<std::string> srandmember(std::string_view key, std::int64_t count) const {
+        nyc_array* a = nullptr;
+        detail::check(nyc_srandmember_count(handle_, key.data(), key.size(), count, &a));
+        return detail::strings(a);
+    }
+
+    /// SINTER over `keys` (absent keys are empty sets).
+    std::vector<std::string> sinter(const std::vector<std::string_view>& keys) const {
+        return combine(nyc_sinter, keys);
+    }
+
+    /// SUNION over `keys`.
+    std::vector<std::string> sunion(const std::vector<std::string_view>& keys) const {
+        return combine(nyc_sunion, keys);
+    }
+
+    /// SDIFF: the first set minus the others.
+    std::vector<std::string> sdiff(const std::vector<std::string_view>& keys) const {
+        return combine(nyc_sdiff, keys);
+    }
+
+    // ---- hashes ----
+
+    /// HSET: returns how many fields were new.
+    std::uint64_t hset(std::string_view key,
+                       const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
+        std::vector<nyc_slice> fs, vs;
+        fs.reserve(pairs.size());
+        vs.reserve(pairs.size());
+        for (const auto& [f, v] : pairs) {
+            fs.push_back(detail::slice(f));
+            vs.push_back(detail::slice(v));
+        }
+        std::uint64_t n = 0;
+        detail::check(nyc_hset(handle_, key.data(), key.size(), fs.data(), vs.data(),
+                               pairs.size(), &n));
+        return n;
+    }
+
+    /// HSETNX: true if the field was new (and so was set).
+    bool hsetnx(std::string_view key, std::string_view field, std::string_view value) {
+        return expect(nyc_hsetnx(handle_, key.data(), key.size(), field.data(), field.size(),
+                                 value.data(), value.size()),
+                      NYC_EXISTS);
+    }
+
+    /// HGET: the field's value, or std::nullopt.
+    std::optional<std::string> hget(std::string_view key, std::string_view field) const {
+        nyc_value* v = nullptr;
+        nyc_status st = nyc_hget(handle_, key.data(), key.size(), field.data(), field.size(), &v);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return detail::take(v);
+    }
+
+    /// HDEL: returns how many fields were removed.
+    std::uint64_t hdel(std::string_view key, const std::vector<std::string_view>& fields) {
+        auto s = detail::slices(fields);
+        std::uint64_t n = 0;
+        detail::check(nyc_hdel(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// HEXISTS.
+    bool hexists(std::string_view key, std::string_view field) const {
+        return expect(nyc_hexists(handle_, key.data(), key.size(), field.data(), field.size()),
+                      NYC_NOT_FOUND);
+    }
+
+    /// HKEYS.
+    std::vector<std::string> hkeys(std::string_view key) const { return array_of(nyc_hkeys, key); }
+
+    /// HVALS (in hkeys' order).
+    std::vector<std::string> hvals(std::string_view key) const { return array_of(nyc_hvals, key); }
+
+    /// HLEN.
+    std::uint64_t hlen(std::string_view key) const {
+        std::uint64_t n = 0;
+        detail::check(nyc_hlen(handle_, key.data(), key.size(), &n));
+        return n;
+    }
+
+    /// HGETALL: (field, value) pairs.
+    std::vector<std::pair<std::string, std::string>> hgetall(std::string_view key) const {
+        auto flat = array_of(nyc_hgetall, key);
+        std::vector<std::pair<std::string, std::string>> out;
+        out.reserve(flat.size() / 2);
+        for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+            out.emplace_back(std::move(flat[i]), std::move(flat[i + 1]));
+        }
+        return out;
+    }
+
+    /// HINCRBY: returns the new value; throws NYC_NOT_A_NUMBER or
+    /// NYC_OVERFLOW.
+    std::int64_t hincrby(std::string_view key, std::string_view field, std::int64_t delta) {
+        std::int64_t n = 0;
+        detail::check(nyc_hincrby(handle_, key.data(), key.size(), field.data(), field.size(),
+                                  delta, &n));
+        return n;
+    }
+
+    // ---- sorted sets ----
+
+    /// ZADD of (score, member) pairs under `flags` (NYC_ZADD_NX, _XX, _GT,
+    /// _LT, _CH, or'ed); returns the added (or, with _CH, changed) count.
+    std::uint64_t zadd(std::string_view key,
+                       const std::vector<std::pair<double, std::string_view>>& members,
+                       std::uint32_t flags = 0) {
+        std::vector<double> scores;
+        std::vector<nyc_slice> names;
+        scores.reserve(members.size());
+        names.reserve(members.size());
+        for (const auto& [score, m] : members) {
+            scores.push_back(score);
+            names.push_back(detail::slice(m));
+        }
+        std::uint64_t n = 0;
+        detail::check(nyc_zadd(handle_, key.data(), key.size(), scores.data(), names.data(),
+                               members.size(), flags, &n));
+        return n;
+    }
+
+    /// ZADD INCR: the new score, or std::nullopt when `flags` prevented
+    /// the change.
+    std::optional<double> zadd_incr(std::string_view key, double increment,
+                                    std::string_view member, std::uint32_t flags = 0) {
+        double s = 0;
+        nyc_status st = nyc_zadd_incr(handle_, key.data(), key.size(), increment, member.data(),
+                                      member.size(), flags, &s);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return s;
+    }
+
+    /// ZINCRBY: returns the new score; throws NYC_NOT_A_NUMBER for NaN.
+    double zincrby(std::string_view key, double increment, std::string_view member) {
+        double s = 0;
+        detail::check(nyc_zincrby(handle_, key.data(), key.size(), increment, member.data(),
+                                  member.size(), &s));
+        return s;
+    }
+
+    /// ZREM: returns how many members were removed.
+    std::uint64_t zrem(std::string_view key, const std::vector<std::string_view>& members) {
+        auto s = detail::slices(members);
+        std::uint64_t n = 0;
+        detail::check(nyc_zrem(handle_, key.data(), key.size(), s.data(), s.size(), &n));
+        return n;
+    }
+
+    /// ZSCORE: the member's score, or std::nullopt.
+    std::optional<double> zscore(std::string_view key, std::string_view member) const {
+        double s = 0;
+        nyc_status st = nyc_zscore(handle_, key.data(), key.size(), member.data(), member.size(), &s);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return s;
+    }
+
+    /// ZCARD.
+    std::uint64_t zcard(std::string_view key) const {
+        std::uint64_t n = 0;
+        detail::check(nyc_zcard(handle_, key.data(), key.size(), &n));
+        return n;
+    }
+
+    /// ZRANK: the 0-based ascending rank, or std::nullopt.
+    std::optional<std::uint64_t> zrank(std::string_view key, std::string_view member) const {
+        std::uint64_t r = 0;
+        nyc_status st = nyc_zrank(handle_, key.data(), key.size(), member.data(), member.size(), &r);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return r;
+    }
+
+    /// ZRANGE by index with scores; descending with `rev`.
+    std::vector<std::pair<std::string, double>> zrange(std::string_view key, std::int64_t start,
+                                                       std::int64_t stop, bool rev = false) const {
+        nyc_array* a = nullptr;
+        std::uint32_t flags = NYC_ZRANGE_WITHSCORES | (rev ? NYC_ZRANGE_REV : 0u);
+        detail::check(nyc_zrange(handle_, key.data(), key.size(), start, stop, flags, &a));
+        return detail::scored(a);
+    }
+
+    /// ZRANGEBYSCORE with scores: `flags` may hold NYC_ZRANGE_MIN_EXCLUSIVE
+    /// and NYC_ZRANGE_MAX_EXCLUSIVE; `offset`/`count` are Redis's LIMIT
+    /// (count < 0: all).
+    std::vector<std::pair<std::string, double>> zrangebyscore(
+        std::string_view key, double min, double max, std::uint32_t flags = 0,
+        std::int64_t offset = 0, std::int64_t count = -1) const {
+        nyc_array* a = nullptr;
+        detail::check(nyc_zrangebyscore(handle_, key.data(), key.size(), min, max,
+                                        flags | NYC_ZRANGE_WITHSCORES, offset, count, &a));
+        return detail::scored(a);
+    }
+
+    /// ZCOUNT (flags as zrangebyscore's exclusivity flags).
+    std::uint64_t zcount(std::string_view key, double min, double max,
+                         std::uint32_t flags = 0) const {
+        std::uint64_t n = 0;
+        detail::check(nyc_zcount(handle_, key.data(), key.size(), min, max, flags, &n));
+        return n;
+    }
+
+    /// ZPOPMIN: up to `count` lowest members with scores, lowest first.
+    std::vector<std::pair<std::string, double>> zpopmin(std::string_view key,
+                                                        std::size_t count = 1) {
+        nyc_array* a = nullptr;
+        detail::check(nyc_zpopmin(handle_, key.data(), key.size(), count, &a));
+        return detail::scored(a);
+    }
+
+    /// ZPOPMAX: up to `count` highest members with scores, highest first.
+    std::vector<std::pair<std::string, double>> zpopmax(std::string_view key,
+                                                        std::size_t count = 1) {
+        nyc_array* a = nullptr;
+        detail::check(nyc_zpopmax(handle_, key.data(), key.size(), count, &a));
+        return detail::scored(a);
+    }
+
 private:
+    using ValueCall = nyc_status (*)(const nyc_cache*, const void*, std::size_t, nyc_value**);
+    using ArrayCall = nyc_status (*)(const nyc_cache*, const void*, std::size_t, nyc_array**);
+    using CountCall = nyc_status (*)(const nyc_cache*, const void*, std::size_t, std::size_t,
+                                     nyc_array**);
+    using KeysCall = nyc_status (*)(const nyc_cache*, const nyc_slice*, std::size_t, nyc_array**);
+
+    /// A one-element reply, std::nullopt for nil.
+    std::optional<std::string> value_or_nil(ValueCall call, std::string_view key) const {
+        nyc_value* v = nullptr;
+        nyc_status st = call(handle_, key.data(), key.size(), &v);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return detail::take(v);
+    }
+
+    /// A pop with a count: std::nullopt for a missing key (null array).
+    std::optional<std::vector<std::string>> pop_many(CountCall call, std::string_view key,
+                                                     std::size_t count) {
+        nyc_array* a = nullptr;
+        nyc_status st = call(handle_, key.data(), key.size(), count, &a);
+        if (st == NYC_NOT_FOUND) return std::nullopt;
+        detail::check(st);
+        return detail::strings(a);
+    }
+
+    /// A whole-collection read.
+    std::vector<std::string> array_of(ArrayCall call, std::string_view key) const {
+        nyc_array* a = nullptr;
+        detail::check(call(handle_, key.data(), key.size(), &a));
+        return detail::strings(a);
+    }
+
+    /// SINTER / SUNION / SDIFF.
+    std::vector<std::string> combine(KeysCall call, const std::vector<std::string_view>& keys) const {
+        auto s = detail::slices(keys);
+        nyc_array* a = nullptr;
+        detail::check(call(handle_, s.data(), s.size(), &a));
+        return detail::strings(a);
+    }
+
     /// First guess for gets' buffer; larger values cost one more call.
     static constexpr std::size_t initial_buffer = 256;
 

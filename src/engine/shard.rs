@@ -30,6 +30,7 @@ use crate::config::PolicyKind;
 use crate::policy::list::{Linked, NIL};
 use crate::policy::{MAX_POLICY_CHARGE, Policy, PolicyNode};
 use crate::stats::Counters;
+use crate::types::{Collection, Typed, wrong_type};
 
 /// Fixed bytes charged per entry on top of its block's size class.
 pub const NODE_CHARGE: u64 = 32;
@@ -41,6 +42,14 @@ pub const FLAGS_CHARGE: u64 = 16;
 /// plus room for the stale records the wheel may hold (at most one more per
 /// expiring entry, see `compact_wheel`).
 pub const TIMER_CHARGE: u64 = 16;
+/// Bytes charged for a collection's slot in the collections side table
+/// (a u32 key and a box pointer); the collection itself is charged what it
+/// allocates (`Collection::charge`).
+pub(crate) const COLLECTION_CHARGE: u64 = 16;
+/// Headroom under which a collection write first takes a copy of the
+/// collection, so that a write that would outgrow the shard's budget can be
+/// undone (see `Shard::collection`).
+const SNAPSHOT_SLACK: u64 = 64 * 1024;
 
 const EXPIRY_BITS: u32 = 44;
 const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
@@ -140,6 +149,17 @@ enum Removal {
     Evicted,
     ExpiredLazy,
     ExpiredActive,
+}
+
+/// How a collection command treats its key (see `Shard::collection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads: an absent key is a miss.
+    Read,
+    /// Changes an existing collection only (LPOP, SREM, LSET, ...).
+    Write,
+    /// Creates the collection if the key is absent (LPUSH, SADD, ...).
+    Create,
 }
 
 /// The condition a write is subject to.
@@ -290,6 +310,9 @@ pub(crate) struct Shard {
     wheel: TimerWheel,
     versions: HashMap<u32, u64, foldhash::fast::RandomState>,
     flags: HashMap<u32, u32, foldhash::fast::RandomState>,
+    /// Collection values (lists, sets, hashes, sorted sets) by slab index:
+    /// their entries' nodes say `Encoding::Collection`.
+    collections: HashMap<u32, Box<Collection>, foldhash::fast::RandomState>,
     next_version: u64,
     /// Live entries with a TTL (each has exactly one current wheel record).
     expiring: usize,
@@ -323,6 +346,7 @@ impl Shard {
             wheel: TimerWheel::new(now_ms),
             versions: HashMap::with_hasher(Default::default()),
             flags: HashMap::with_hasher(Default::default()),
+            collections: HashMap::with_hasher(Default::default()),
             next_version: 1,
             expiring: 0,
             used: 0,
@@ -353,8 +377,12 @@ impl Shard {
         self.hasher.hash_one(key)
     }
 
-    fn charge_of(&self, node: &Node) -> u64 {
+    fn charge_of(&self, i: u32) -> u64 {
+        let node = &self.nodes[i as usize];
         let mut c = size_class(node.block().alloc_len()) as u64 + NODE_CHARGE + self.policy_charge;
+        if node.encoding() == Encoding::Collection {
+            c += COLLECTION_CHARGE + self.collections.get(&i).map_or(0, |b| b.charge());
+        }
         if node.word & HAS_VERSION != 0 {
             c += VERSION_CHARGE;
         }
@@ -586,6 +614,9 @@ impl Shard {
             self.policy.on_miss(hash);
             return Ok(ReadInto::Missing);
         };
+        if self.nodes[i as usize].encoding() == Encoding::Collection {
+            return Err(wrong_type());
+        }
         self.counters.hits += 1;
         self.policy.on_hit(&mut self.nodes, i, hash);
         let node = &self.nodes[i as usize];
@@ -614,13 +645,16 @@ impl Shard {
             self.policy.on_miss(hash);
             return Ok(None);
         };
+        if self.nodes[i as usize].encoding() == Encoding::Collection {
+            return Err(wrong_type());
+        }
         self.counters.hits += 1;
         self.policy.on_hit(&mut self.nodes, i, hash);
         let version = if with_version { self.version_of(i, clock) } else { 0 };
         let node = &self.nodes[i as usize];
         let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
         let block = match node.encoding() {
-            Encoding::Raw => node.block().share()?,
+            Encoding::Raw | Encoding::Collection => node.block().share()?,
             enc => decoded_copy(enc, node.block().value())?,
         };
         Ok(Some((block, version, flags)))
@@ -737,7 +771,7 @@ impl Shard {
     /// but the timer tag, keeping its block, slot, links and table position:
     /// an overwrite (which installs a new block) or `remove` follows.
     fn remove_payload(&mut self, i: u32) {
-        self.used -= self.charge_of(&self.nodes[i as usize]);
+        self.used -= self.charge_of(i);
         let node = &mut self.nodes[i as usize];
         if node.encoding() == Encoding::Lz4 {
             let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
@@ -748,6 +782,9 @@ impl Shard {
         }
         if node.word & HAS_FLAGS != 0 {
             self.flags.remove(&i);
+        }
+        if node.encoding() == Encoding::Collection {
+            self.collections.remove(&i);
         }
         if node.expires_at() != 0 {
             self.expiring -= 1;
@@ -771,7 +808,7 @@ impl Shard {
             self.flags.insert(i, flags);
         }
         node.block = Some(value.block);
-        self.used += self.charge_of(&self.nodes[i as usize]);
+        self.used += self.charge_of(i);
     }
 
     /// Removes the key; true if it was there.
@@ -837,6 +874,9 @@ impl Shard {
             None => (0, 0),
             Some(i) => {
                 let node = &self.nodes[i as usize];
+                if node.encoding() == Encoding::Collection {
+                    return Err(wrong_type());
+                }
                 // A decimal i64 is at most 20 bytes; a longer value (or one
                 // that decodes longer) cannot be one.
                 let stored = node.block().value();
@@ -869,6 +909,125 @@ impl Shard {
             clock,
         )?;
         Ok(next)
+    }
+
+    /// Runs a collection command `f` on the collection of type `T` at the
+    /// key, under this shard's lock.
+    ///
+    /// - An absent key: `Read` counts a miss and `Write` does nothing (both
+    ///   return `None`); `Create` runs `f` on a new, empty collection and
+    ///   stores it unless it is still empty.
+    /// - A key holding a string or another type: `WrongType`, nothing
+    ///   changes.
+    /// - After a write the entry is charged anew from the collection's
+    ///   size; a collection left empty is removed with its key (Redis); the
+    ///   policy then evicts other entries if the shard is over budget.
+    ///
+    /// A write that would make the entry alone larger than the shard's
+    /// budget is undone and fails with `TooLarge`: when the entry's charge,
+    /// tripled, plus `growth` (a bound on the bytes the command adds)
+    /// comes within `SNAPSHOT_SLACK` of the budget, the collection is copied
+    /// first and the copy put back. (Tripled: a full structure can double
+    /// its tables while growing, and a compact one grows a few times when it
+    /// converts.)
+    pub(crate) fn collection<T: Typed, R>(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        access: Access,
+        growth: u64,
+        clock: &dyn Clock,
+        f: impl FnOnce(&mut T) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let Some(i) = self.lookup(hash, key, clock) else {
+            match access {
+                Access::Read => {
+                    self.counters.misses += 1;
+                    self.policy.on_miss(hash);
+                    return Ok(None);
+                }
+                Access::Write => return Ok(None),
+                Access::Create => {}
+            }
+            let mut fresh = Collection::new(T::KIND);
+            let r = f(T::from_mut(&mut fresh).expect("fresh collection of the right type"))?;
+            if fresh.len() > 0 {
+                self.insert_collection(hash, key, fresh, clock)?;
+                self.counters.sets += 1;
+            }
+            return Ok(Some(r));
+        };
+        if self.nodes[i as usize].encoding() != Encoding::Collection {
+            return Err(wrong_type());
+        }
+        let coll = self.collections.get_mut(&i).expect("collection entry has its collection");
+        if coll.kind() != T::KIND {
+            return Err(wrong_type());
+        }
+        if let Access::Read = access {
+            let r = f(T::from_mut(coll).expect("kind checked"))?;
+            self.counters.hits += 1;
+            self.policy.on_hit(&mut self.nodes, i, hash);
+            return Ok(Some(r));
+        }
+        let old = self.charge_of(i);
+        let risky = old.saturating_mul(3).saturating_add(growth).saturating_add(SNAPSHOT_SLACK) > self.budget;
+        let coll = self.collections.get_mut(&i).expect("collection entry has its collection");
+        let snapshot = if risky { Some(coll.clone()) } else { None };
+        let r = f(T::from_mut(coll).expect("kind checked"));
+        let now_empty = coll.len() == 0;
+        let new = self.charge_of(i);
+        self.used = self.used - old + new;
+        if now_empty {
+            self.remove(i, Removal::Deleted);
+            return r.map(Some);
+        }
+        if new > self.budget {
+            let message = format!("the collection would take {new} bytes, over the shard budget of {} bytes", self.budget);
+            match snapshot {
+                Some(copy) => {
+                    self.used -= new;
+                    **self.collections.get_mut(&i).expect("still there") = *copy;
+                    self.used += self.charge_of(i);
+                }
+                // Unreachable by the snapshot rule; if it ever is reached,
+                // the over-budget key goes rather than the budget.
+                None => self.remove(i, Removal::Deleted),
+            }
+            return Err(Error::with_message(ErrorKind::TooLarge, message));
+        }
+        self.policy.on_write(&mut self.nodes, i, hash);
+        self.make_room(0, false, i, clock);
+        if r.is_ok() {
+            self.counters.sets += 1;
+        }
+        r.map(Some)
+    }
+
+    /// Stores a new, non-empty collection under `key` (absent).
+    fn insert_collection(&mut self, hash: u64, key: &[u8], coll: Collection, clock: &dyn Clock) -> Result<()> {
+        let block = Block::new(key, b"")?;
+        let charge = size_class(block.alloc_len()) as u64 + NODE_CHARGE + self.policy_charge + COLLECTION_CHARGE + coll.charge();
+        if charge > self.budget {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!("a collection of {charge} bytes exceeds the shard budget of {} bytes", self.budget),
+            ));
+        }
+        self.reserve_one()?;
+        self.collections.try_reserve(1).map_err(|_| oom())?;
+        self.make_room(charge, true, NIL, clock);
+        let i = self.alloc_slot();
+        self.collections.insert(i, Box::new(coll));
+        self.install(i, Prepared { block, encoding: Encoding::Collection, raw_len: 0 }, 0, 0);
+        self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
+        let hasher = &self.hasher;
+        self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
+            use std::hash::BuildHasher;
+            hasher.hash_one(n.block().key())
+        });
+        self.len += 1;
+        Ok(())
     }
 
     /// Visits up to `count` slots from `slot`, appending the live keys that
@@ -912,6 +1071,7 @@ impl Shard {
         self.wheel.clear();
         self.versions = HashMap::with_hasher(Default::default());
         self.flags = HashMap::with_hasher(Default::default());
+        self.collections = HashMap::with_hasher(Default::default());
         self.counters.compressed_bytes_saved = 0;
     }
 
@@ -950,12 +1110,15 @@ impl Shard {
         for (i, n) in self.nodes.iter().enumerate() {
             if n.block.is_some() {
                 live += 1;
-                charged += self.charge_of(n);
+                charged += self.charge_of(i as u32);
                 let h = self.hash_key(n.block().key());
                 assert_eq!(self.table.find(h, |&j| j == i as u32), Some(&(i as u32)));
             }
         }
         assert_eq!(live, self.len);
+        let collections = self.nodes.iter().filter(|n| n.block.is_some() && n.encoding() == Encoding::Collection).count();
+        assert_eq!(collections, self.collections.len());
+        assert!(self.collections.values().all(|c| c.len() > 0), "no empty collection is stored");
         let expiring = self.nodes.iter().filter(|n| n.block.is_some() && n.expires_at() != 0).count();
         assert_eq!(expiring, self.expiring);
         // Every expiring entry has its current record in the wheel, and

@@ -30,7 +30,7 @@ fn check_keys(c: &Cache, keys: &[&[u8]]) -> Result<()> {
 
 /// Reads `n` keys. `values` is an array of `n` slots; slot `i` receives a
 /// value handle for `keys[i]` (free each with `nyc_value_free`) or NULL if
-/// that key is absent.
+/// that key is absent (or holds a collection, as in Redis's MGET).
 ///
 /// Statuses: `NYC_OK` (whatever was found); `NYC_INVALID_ARGUMENT` (NULL
 /// handle or arrays, a NULL key with a length); `NYC_TOO_LARGE` (a key over
@@ -61,6 +61,8 @@ pub unsafe extern "C" fn nyc_mget(
         for key in &keys {
             match c.get(key) {
                 Ok(v) => found.push(v.map_or(std::ptr::null_mut(), nyc_value::entry)),
+                // A key holding a collection reads as absent (Redis's MGET).
+                Err(e) if e.kind() == crate::ErrorKind::WrongType => found.push(std::ptr::null_mut()),
                 Err(e) => {
                     // SAFETY: these handles were made above and never reached the caller.
                     found.into_iter().for_each(|v| unsafe { nyc_value_free(v) });

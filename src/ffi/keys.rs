@@ -217,7 +217,8 @@ pub(crate) fn read_to_buffer<const WITH_VERSION: bool>(
     c.read_with::<WITH_VERSION>(key, buf.cap(), |encoding, stored, n, v| {
         *version = v;
         match encoding {
-            Encoding::Raw => buf.write(stored),
+            // (The shard refuses byte reads of collections before this.)
+            Encoding::Raw | Encoding::Collection => buf.write(stored),
             Encoding::Lz4 => {
                 let mut plain = Vec::new();
                 plain.try_reserve_exact(n).map_err(|_| out_of_memory(n))?;

@@ -12,27 +12,37 @@
 //! - A failure leaves a message for `nyc_last_error()` on the calling thread.
 //!
 //! One module per concern: status codes and errors, the boundary, slices,
-//! lifecycle, keys and values, returned handles, batches, scan, stats.
+//! lifecycle, keys and values, returned handles, batches, scan, stats, and
+//! one per data-structure family (lists, sets, hashes, zsets).
 
 #![allow(non_camel_case_types)]
 
+pub(crate) mod args;
 pub mod batch;
 pub mod boundary;
 pub mod handles;
+pub mod hashes;
 pub mod keys;
 pub mod lifecycle;
+pub mod lists;
 pub mod packed;
 pub mod scan;
+pub mod sets;
 pub mod slice;
 pub mod stats;
 pub mod status;
+pub mod zsets;
 
 pub use batch::*;
 pub use boundary::nyc_cache;
 pub use handles::*;
+pub use hashes::*;
 pub use keys::*;
 pub use lifecycle::*;
+pub use lists::*;
 pub use scan::*;
+pub use sets::*;
 pub use slice::nyc_slice;
 pub use stats::*;
 pub use status::*;
+pub use zsets::*;

@@ -155,7 +155,12 @@ pub unsafe extern "C" fn nyc_mget_packed(
             } else {
                 buf.tail(buf.cap())
             };
-            match read_to_buffer::<false>(c, key, &room, &mut 0)? {
+            // A key holding a collection reads as absent (Redis's MGET).
+            let read = match read_to_buffer::<false>(c, key, &room, &mut 0) {
+                Err(e) if e.kind() == ErrorKind::WrongType => None,
+                other => other?,
+            };
+            match read {
                 None => lens.push(NYC_ABSENT),
                 Some(len) => {
                     fits &= len <= room.cap();

@@ -677,6 +677,95 @@ static void test_threads_share_a_cache() {
     CHECK(c.get("counter") == "8000"s);
 }
 
+// ---- data structures ----
+
+static std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+static void test_data_structures() {
+    Cache c{"max_memory=16MiB maintenance_ms=0"};
+    // lists
+    CHECK(c.rpush("l", {"a", "b"}) == 2);
+    CHECK(c.lpush("l", {"z"}) == 3);
+    CHECK((c.lrange("l", 0, -1) == std::vector<std::string>{"z", "a", "b"}));
+    CHECK(c.llen("l") == 3);
+    CHECK(c.lindex("l", -1) == "b");
+    CHECK(!c.lindex("l", 7));
+    c.lset("l", 0, "Z");
+    CHECK_THROWS(c.lset("l", 9, "x"), NYC_INVALID_ARGUMENT, "index out of range");
+    CHECK_THROWS(c.lset("none", 0, "x"), NYC_NOT_FOUND, "no such key");
+    CHECK(c.lpop("l") == "Z");
+    CHECK(c.rpop("l") == "b");
+    CHECK(!c.lpop("none"));
+    CHECK(!c.lpop("none", 2));
+    CHECK((c.rpop("l", 5) == std::vector<std::string>{"a"}));
+    CHECK(c.rpush("l", {"x", "y", "x"}) == 3);
+    CHECK(c.lrem("l", 0, "x") == 2);
+    c.ltrim("l", 5, 6);
+    CHECK(!c.exists("l"));
+    // sets
+    CHECK(c.sadd("s", {"1", "2", "two"}) == 3);
+    CHECK(c.sadd("t", {"2", "3"}) == 2);
+    CHECK(c.sismember("s", "two") && !c.sismember("s", "3"));
+    CHECK(c.scard("s") == 3);
+    CHECK((sorted(c.smembers("s")) == std::vector<std::string>{"1", "2", "two"}));
+    CHECK((c.sinter({"s", "t"}) == std::vector<std::string>{"2"}));
+    CHECK((sorted(c.sunion({"s", "t"})) == std::vector<std::string>{"1", "2", "3", "two"}));
+    CHECK((sorted(c.sdiff({"s", "t"})) == std::vector<std::string>{"1", "two"}));
+    CHECK(c.srandmember("s", -5).size() == 5);
+    CHECK(c.srandmember("s").has_value());
+    CHECK(c.spop("s").has_value());
+    CHECK(c.spop("s", 9).size() == 2);
+    CHECK(!c.spop("s"));
+    CHECK(c.srem("t", {"2", "9"}) == 1);
+    // hashes
+    CHECK(c.hset("h", {{"f", "1"}, {"g", "x"}}) == 2);
+    CHECK(c.hget("h", "g") == "x");
+    CHECK(!c.hget("h", "nope"));
+    CHECK(c.hincrby("h", "f", 41) == 42);
+    CHECK_THROWS(c.hincrby("h", "g", 1), NYC_NOT_A_NUMBER, "not an integer");
+    CHECK(c.hsetnx("h", "n", "v") && !c.hsetnx("h", "n", "w"));
+    CHECK(c.hexists("h", "n") && c.hlen("h") == 3);
+    CHECK((sorted(c.hkeys("h")) == std::vector<std::string>{"f", "g", "n"}));
+    CHECK((sorted(c.hvals("h")) == std::vector<std::string>{"42", "v", "x"}));
+    CHECK(c.hgetall("h").size() == 3);
+    CHECK(c.hdel("h", {"f", "g", "n"}) == 3);
+    CHECK(!c.exists("h"));
+    // sorted sets
+    const double inf = std::numeric_limits<double>::infinity();
+    CHECK(c.zadd("z", {{1.5, "a"}, {0.1, "b"}, {inf, "c"}}) == 3);
+    CHECK(c.zscore("z", "b") == 0.1);
+    CHECK(c.zrank("z", "a") == 1u);
+    CHECK(!c.zrank("z", "q"));
+    auto all = c.zrange("z", 0, -1);
+    CHECK(all.size() == 3 && all[0].first == "b" && all[0].second == 0.1 && all[2].second == inf);
+    CHECK(c.zrange("z", 0, 0, true)[0].first == "c");
+    CHECK(c.zrangebyscore("z", 0.1, inf, NYC_ZRANGE_MIN_EXCLUSIVE | NYC_ZRANGE_MAX_EXCLUSIVE).size() == 1);
+    CHECK(c.zrangebyscore("z", -inf, inf, 0, 1, 1)[0].first == "a");
+    CHECK(c.zcount("z", -inf, inf) == 3);
+    CHECK(c.zadd("z", {{5, "a"}}, NYC_ZADD_LT | NYC_ZADD_CH) == 0);
+    CHECK_THROWS(c.zadd("z", {{5, "a"}}, NYC_ZADD_NX | NYC_ZADD_XX), NYC_INVALID_ARGUMENT, "not compatible");
+    CHECK(!c.zadd_incr("z", 1, "a", NYC_ZADD_NX));
+    CHECK(c.zadd_incr("z", 1, "a") == 2.5);
+    CHECK(c.zincrby("z", -3, "new") == -3);
+    CHECK_THROWS(c.zincrby("z", -inf, "c"), NYC_NOT_A_NUMBER, "NaN");
+    CHECK(c.zcard("z") == 4);
+    auto low = c.zpopmin("z", 2);
+    CHECK(low.size() == 2 && low[0].first == "new" && low[1].first == "b");
+    CHECK(c.zpopmax("z")[0].first == "c");
+    CHECK(c.zrem("z", {"a", "zz"}) == 1);
+    CHECK(!c.exists("z"));
+    // wrong type both ways
+    c.set("str", "v");
+    CHECK_THROWS(c.lpush("str", {"x"}), NYC_WRONG_TYPE, "WRONGTYPE");
+    c.sadd("set", {"m"});
+    CHECK_THROWS(c.get("set"), NYC_WRONG_TYPE, "WRONGTYPE");
+    CHECK_THROWS(c.hget("set", "f"), NYC_WRONG_TYPE, "WRONGTYPE");
+    CHECK(c.get("str") == "v");
+}
+
 int main() {
     test_error_class();
     test_open();
@@ -692,6 +781,7 @@ int main() {
     test_try_variants();
     test_moves();
     test_threads_share_a_cache();
+    test_data_structures();
     std::printf("test_cpp: all %lu checks passed (nycache %s)\n", checks, nyc_version());
     return 0;
 }

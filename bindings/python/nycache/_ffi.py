@@ -17,9 +17,11 @@ from ctypes import (
     POINTER,
     Structure,
     c_char_p,
+    c_double,
     c_int,
     c_int64,
     c_size_t,
+    c_uint32,
     c_uint64,
     c_void_p,
 )
@@ -181,6 +183,44 @@ _declare("nyc_scan", _status, _cache, c_uint64, c_char_p, c_size_t, POINTER(c_ui
 _declare("nyc_flush", _status, _cache)
 _declare("nyc_stats", _status, _cache, POINTER(nyc_cache_stats))
 _declare("nyc_metrics_text", _status, _cache, _value_out)
+# Data structures (lists, sets, hashes, sorted sets): declared for the
+# header check; the Python methods over them come with the package's
+# data-structure work.
+_array_out = POINTER(c_void_p)  # struct nyc_array **
+_count_out = POINTER(c_uint64)
+_slices = POINTER(nyc_slice)
+for _name in ("nyc_lpush", "nyc_rpush", "nyc_sadd", "nyc_srem", "nyc_hdel", "nyc_zrem"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, _slices, c_size_t, _count_out)
+for _name in ("nyc_lpop", "nyc_rpop", "nyc_spop", "nyc_srandmember"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, _value_out)
+for _name in ("nyc_lpop_count", "nyc_rpop_count", "nyc_spop_count", "nyc_zpopmin", "nyc_zpopmax"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, c_size_t, _array_out)
+for _name in ("nyc_llen", "nyc_scard", "nyc_hlen", "nyc_zcard"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, _count_out)
+for _name in ("nyc_smembers", "nyc_hkeys", "nyc_hvals", "nyc_hgetall"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, _array_out)
+for _name in ("nyc_sismember", "nyc_hexists"):
+    _declare(_name, _status, _cache, _bytes, c_size_t, _bytes, c_size_t)
+for _name in ("nyc_sinter", "nyc_sunion", "nyc_sdiff"):
+    _declare(_name, _status, _cache, _slices, c_size_t, _array_out)
+_declare("nyc_lrange", _status, _cache, _bytes, c_size_t, c_int64, c_int64, _array_out)
+_declare("nyc_lindex", _status, _cache, _bytes, c_size_t, c_int64, _value_out)
+_declare("nyc_lset", _status, _cache, _bytes, c_size_t, c_int64, _bytes, c_size_t)
+_declare("nyc_lrem", _status, _cache, _bytes, c_size_t, c_int64, _bytes, c_size_t, _count_out)
+_declare("nyc_ltrim", _status, _cache, _bytes, c_size_t, c_int64, c_int64)
+_declare("nyc_srandmember_count", _status, _cache, _bytes, c_size_t, c_int64, _array_out)
+_declare("nyc_hset", _status, _cache, _bytes, c_size_t, _slices, _slices, c_size_t, _count_out)
+_declare("nyc_hsetnx", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _bytes, c_size_t)
+_declare("nyc_hget", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _value_out)
+_declare("nyc_hincrby", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, c_int64, POINTER(c_int64))
+_declare("nyc_zadd", _status, _cache, _bytes, c_size_t, POINTER(c_double), _slices, c_size_t, c_uint32, _count_out)
+_declare("nyc_zadd_incr", _status, _cache, _bytes, c_size_t, c_double, _bytes, c_size_t, c_uint32, POINTER(c_double))
+_declare("nyc_zincrby", _status, _cache, _bytes, c_size_t, c_double, _bytes, c_size_t, POINTER(c_double))
+_declare("nyc_zscore", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, POINTER(c_double))
+_declare("nyc_zrank", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _count_out)
+_declare("nyc_zrange", _status, _cache, _bytes, c_size_t, c_int64, c_int64, c_uint32, _array_out)
+_declare("nyc_zrangebyscore", _status, _cache, _bytes, c_size_t, c_double, c_double, c_uint32, c_int64, c_int64, _array_out)
+_declare("nyc_zcount", _status, _cache, _bytes, c_size_t, c_double, c_double, c_uint32, _count_out)
 del _name
 
 

@@ -3,7 +3,7 @@ field or a status code that differs from the header fails here."""
 
 import ctypes
 import re
-from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 
 import pytest
 from conftest import REPO_ROOT
@@ -52,7 +52,9 @@ def _allowed(ctype: str) -> tuple:
         "int": (c_int,),
         "size_t": (c_size_t,),
         "uint64_t": (c_uint64,),
+        "uint32_t": (c_uint32,),
         "int64_t": (c_int64,),
+        "double": (c_double,),
         "void": (None,),
     }
     if t in scalars:
@@ -63,7 +65,7 @@ def _allowed(ctype: str) -> tuple:
     if stars == 1:
         if base in _OPAQUE or base == "void":
             return (c_void_p,)
-        target = {"size_t": c_size_t, "uint64_t": c_uint64, "int64_t": c_int64}.get(base) or getattr(_ffi, base)
+        target = {"size_t": c_size_t, "uint64_t": c_uint64, "int64_t": c_int64, "double": c_double}.get(base) or getattr(_ffi, base)
         return (POINTER(target), c_void_p)
     if stars == 2 and base in _OPAQUE:
         return (POINTER(c_void_p),)
