@@ -15,6 +15,7 @@ from typing import Any, TypeVar, Union
 from . import _errors
 from ._ffi import NYC_ABSENT, fast, last_error, lib, nyc_cache_stats
 from ._serializers import PickleSerializer, Serializer, resolve
+from ._structures import _Structures
 
 __all__ = ["Cache", "CacheStats"]
 
@@ -268,7 +269,7 @@ def _delta(delta: Any) -> int:
 _MISSING: Any = object()
 
 
-class Cache:
+class Cache(_Structures):
     """An in-process cache backed by ``libnycache``.
 
     ``Cache(config=None, *, serializer=None, **options)``: ``config`` is the

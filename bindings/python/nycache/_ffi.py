@@ -183,12 +183,12 @@ _declare("nyc_scan", _status, _cache, c_uint64, c_char_p, c_size_t, POINTER(c_ui
 _declare("nyc_flush", _status, _cache)
 _declare("nyc_stats", _status, _cache, POINTER(nyc_cache_stats))
 _declare("nyc_metrics_text", _status, _cache, _value_out)
-# Data structures (lists, sets, hashes, sorted sets): declared for the
-# header check; the Python methods over them come with the package's
-# data-structure work.
+# Data structures (lists, sets, hashes, sorted sets), used by _structures.py.
+# Slice arrays and score arrays are passed as addresses (of an array.array
+# of (ptr, len) words, of an array('d')): no ctypes object per call.
 _array_out = POINTER(c_void_p)  # struct nyc_array **
 _count_out = POINTER(c_uint64)
-_slices = POINTER(nyc_slice)
+_slices = c_void_p  # const struct nyc_slice *
 for _name in ("nyc_lpush", "nyc_rpush", "nyc_sadd", "nyc_srem", "nyc_hdel", "nyc_zrem"):
     _declare(_name, _status, _cache, _bytes, c_size_t, _slices, c_size_t, _count_out)
 for _name in ("nyc_lpop", "nyc_rpop", "nyc_spop", "nyc_srandmember"):
@@ -213,7 +213,7 @@ _declare("nyc_hset", _status, _cache, _bytes, c_size_t, _slices, _slices, c_size
 _declare("nyc_hsetnx", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _bytes, c_size_t)
 _declare("nyc_hget", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _value_out)
 _declare("nyc_hincrby", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, c_int64, POINTER(c_int64))
-_declare("nyc_zadd", _status, _cache, _bytes, c_size_t, POINTER(c_double), _slices, c_size_t, c_uint32, _count_out)
+_declare("nyc_zadd", _status, _cache, _bytes, c_size_t, c_void_p, _slices, c_size_t, c_uint32, _count_out)
 _declare("nyc_zadd_incr", _status, _cache, _bytes, c_size_t, c_double, _bytes, c_size_t, c_uint32, POINTER(c_double))
 _declare("nyc_zincrby", _status, _cache, _bytes, c_size_t, c_double, _bytes, c_size_t, POINTER(c_double))
 _declare("nyc_zscore", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, POINTER(c_double))

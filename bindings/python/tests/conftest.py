@@ -1,7 +1,8 @@
 """Test setup: import the package from this checkout.
 
 The adapters' tests need Django, Flask-Caching and cachelib (and the suites
-they download). A developer without them gets those tests skipped; with
+they download); the data structures' differential test needs redis-py and
+redis-server. A developer without them gets those tests skipped; with
 ``NYCACHE_REQUIRE_ADAPTERS=1`` (set by ``make test``) a missing dependency or
 a failed download is a failure, so CI can never pass by skipping them.
 """
