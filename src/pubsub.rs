@@ -29,7 +29,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::{Mutex, RecursiveRwLock, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -309,9 +309,10 @@ pub(crate) struct SubState {
 enum Sink {
     Queue(Queue),
     Callback {
-        /// Deliveries hold it shared; an unsubscribe takes it exclusively to
-        /// wait for the deliveries under way.
-        gate: RecursiveRwLock<()>,
+        /// Deliveries under way (see `Registry::deliver` and `remove`).
+        in_flight: AtomicUsize,
+        /// Where an unsubscribe waits for `in_flight` to reach 0.
+        idle: (Mutex<()>, Condvar),
         f: Callback,
     },
 }
@@ -428,7 +429,8 @@ impl Registry {
         self.add(
             topic,
             Sink::Callback {
-                gate: RecursiveRwLock::new(()),
+                in_flight: AtomicUsize::new(0),
+                idle: (Mutex::new(()), Condvar::new()),
                 f,
             },
         )
@@ -506,21 +508,31 @@ impl Registry {
                 }
                 true
             }
-            Sink::Callback { gate, f } => {
-                // Shared and recursive (readers never wait behind a queued
-                // writer): a callback that publishes to itself re-enters
-                // here without waiting on an unsubscribe under way.
-                let _delivering = gate.read();
-                if sub.closed.load(Ordering::Acquire) {
-                    return false;
+            Sink::Callback { in_flight, idle, f } => {
+                // Announce the delivery, then look at `closed` (both SeqCst,
+                // as `remove` does the reverse): either `remove` sees this
+                // delivery in flight and waits for it, or this delivery sees
+                // `closed` and backs off. No lock is held while the callback
+                // runs, so it may publish to itself, and a stream of
+                // deliveries cannot starve an unsubscribe: once `closed` is
+                // set no new call starts.
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                let call = !sub.closed.load(Ordering::SeqCst);
+                if call {
+                    IN_CALLBACK.with(|d| d.set(d.get() + 1));
+                    // A panicking Rust callback must not take the publisher
+                    // (or the maintenance thread) down with it; the panic
+                    // hook has already reported it.
+                    let _ = catch_unwind(AssertUnwindSafe(|| f(&msg)));
+                    IN_CALLBACK.with(|d| d.set(d.get() - 1));
                 }
-                IN_CALLBACK.with(|d| d.set(d.get() + 1));
-                // A panicking Rust callback must not take the publisher (or
-                // the maintenance thread) down with it; the panic hook has
-                // already reported it.
-                let _ = catch_unwind(AssertUnwindSafe(|| f(&msg)));
-                IN_CALLBACK.with(|d| d.set(d.get() - 1));
-                true
+                if in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+                    && sub.closed.load(Ordering::SeqCst)
+                {
+                    let _guard = idle.0.lock();
+                    idle.1.notify_all();
+                }
+                call
             }
         }
     }
@@ -531,7 +543,7 @@ impl Registry {
     /// for deliveries under way on other threads (waiting there could
     /// deadlock two callbacks that unsubscribe each other).
     fn remove(&self, sub: &Arc<SubState>) {
-        if sub.closed.swap(true, Ordering::AcqRel) {
+        if sub.closed.swap(true, Ordering::SeqCst) {
             return;
         }
         {
@@ -561,9 +573,17 @@ impl Registry {
                 items.shrink_to_fit();
                 q.signal.clear();
             }
-            Sink::Callback { gate, .. } => {
+            Sink::Callback {
+                in_flight, idle, ..
+            } => {
                 if IN_CALLBACK.with(Cell::get) == 0 {
-                    drop(gate.write());
+                    // `closed` is set (SeqCst, above): wait for the calls
+                    // that started before. The notifier takes `idle.0`, so
+                    // a decrement between the check and the wait is not lost.
+                    let mut guard = idle.0.lock();
+                    while in_flight.load(Ordering::SeqCst) != 0 {
+                        idle.1.wait(&mut guard);
+                    }
                 }
             }
         }
