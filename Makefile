@@ -28,7 +28,7 @@ SYS_DIR := target/sys/debug
 RELEASE_DIR := target/release
 OUT := target/ctest
 
-C_TESTS := test_api test_threads test_types
+C_TESTS := test_api test_threads test_types test_pubsub
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite
 
 .PHONY: all build release demo test test-rust test-c test-cpp test-asan test-valgrind test-dlopen \

@@ -23,6 +23,11 @@
 #define NYC_ABSENT 18446744073709551615ull
 
 /**
+ * The queue capacity `nyc_subscribe` uses when asked for 0.
+ */
+#define NYC_DEFAULT_QUEUE_CAPACITY 1024
+
+/**
  * The most slots one `nyc_scan` step visits, whatever `count` asks: a
  * step holds a shard's lock, so it must stay short for writers.
  */
@@ -164,6 +169,14 @@ typedef struct nyc_array nyc_array;
 typedef struct nyc_cache nyc_cache;
 
 /**
+ * A subscription made by `nyc_subscribe` or `nyc_subscribe_callback`;
+ * release it with `nyc_unsubscribe`. It stays valid after its cache is
+ * closed (it then receives nothing more). Any thread may use it, but
+ * `nyc_unsubscribe` must not race with other calls on the same handle.
+ */
+typedef struct nyc_subscription nyc_subscription;
+
+/**
  * A value returned by the cache. It shares the stored bytes (no copy;
  * values stored compressed are decompressed into a fresh copy) and keeps
  * them alive: the handle stays valid after the entry is overwritten,
@@ -185,6 +198,21 @@ typedef struct nyc_slice {
    */
   size_t len;
 } nyc_slice;
+
+/**
+ * A message callback: `user_data` as given to `nyc_subscribe_callback`,
+ * the channel, the pattern that matched (NULL with length 0 for a channel
+ * subscription) and the message data. The ranges are valid only during the
+ * call and are not NUL-terminated. The callback must not unwind (a C++
+ * callback catches its exceptions).
+ */
+typedef void (*nyc_message_callback)(void *user_data,
+                                     const void *channel,
+                                     size_t channel_len,
+                                     const void *pattern,
+                                     size_t pattern_len,
+                                     const void *message,
+                                     size_t message_len);
 
 /**
  * A snapshot of a cache's counters and sizes, filled by `nyc_stats`.
@@ -986,6 +1014,136 @@ enum nyc_status nyc_mdelete_packed(const struct nyc_cache *cache,
                                    const size_t *klens,
                                    size_t n,
                                    size_t *deleted);
+
+/**
+ * Subscribes a queue to a channel (`is_pattern` 0) or to a Redis glob
+ * pattern (`is_pattern` non-zero). The queue holds up to `capacity`
+ * messages (0: `NYC_DEFAULT_QUEUE_CAPACITY`, 1024); when a message arrives at a full queue
+ * the OLDEST waiting message is dropped and counted
+ * (`nyc_subscription_dropped`). Read it with `nyc_subscription_drain`;
+ * wait on `nyc_subscription_fd`. On success `*out` receives the handle.
+ *
+ * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NULL handle or `out`, NULL
+ * `channel` with a length); `NYC_TOO_LARGE` (a channel longer than
+ * `max_key_size + 64`); `NYC_IO` (no event descriptor could be made).
+ *
+ * # Safety
+ * `cache` is NULL or live; `channel` is NULL or `channel_len` readable
+ * bytes; `out` is NULL or writable.
+ */
+enum nyc_status nyc_subscribe(const struct nyc_cache *cache,
+                              const void *channel,
+                              size_t channel_len,
+                              int is_pattern,
+                              size_t capacity,
+                              struct nyc_subscription **out);
+
+/**
+ * Subscribes `callback` to a channel (`is_pattern` 0) or a Redis glob
+ * pattern (non-zero). It is called with `user_data` for every message, on
+ * the thread that published it, after nycache has released all its locks:
+ * it may call any `nyc_*` function, publish, subscribe and unsubscribe
+ * included. Keyspace events raised by the background expiry pass are
+ * delivered on the cache's maintenance thread. Several threads may run the
+ * callback at once. On success `*out` receives the handle.
+ *
+ * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NULL handle, `callback` or
+ * `out`, NULL `channel` with a length); `NYC_TOO_LARGE` (a channel longer
+ * than `max_key_size + 64`).
+ *
+ * # Safety
+ * `cache` is NULL or live; `channel` is NULL or `channel_len` readable
+ * bytes; `out` is NULL or writable; `callback` may be called from any
+ * thread with `user_data` until `nyc_unsubscribe` returns, and never
+ * unwinds.
+ */
+enum nyc_status nyc_subscribe_callback(const struct nyc_cache *cache,
+                                       const void *channel,
+                                       size_t channel_len,
+                                       int is_pattern,
+                                       nyc_message_callback callback,
+                                       void *user_data,
+                                       struct nyc_subscription **out);
+
+/**
+ * Publishes `message` on `channel`. Callback subscribers run before this
+ * returns, on this thread. If `receivers` is not NULL it receives how many
+ * subscriptions got the message (one subscribed to the channel and one to
+ * a matching pattern count twice; a full queue still receives).
+ *
+ * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NULL handle, NULL range with
+ * a length); `NYC_TOO_LARGE` (channel longer than `max_key_size + 64`, or
+ * message longer than the largest value).
+ *
+ * # Safety
+ * `cache` is NULL or live; `channel` and `message` are NULL or readable
+ * for their lengths; `receivers` is NULL or writable.
+ */
+enum nyc_status nyc_publish(const struct nyc_cache *cache,
+                            const void *channel,
+                            size_t channel_len,
+                            const void *message,
+                            size_t message_len,
+                            size_t *receivers);
+
+/**
+ * Takes up to `max` waiting messages (0: all of them), oldest first, into
+ * one array of two items per message: the channel, then the data (item
+ * `2*i` and `2*i + 1`). The pattern of a pattern subscription is the one
+ * it was made with. Free the array with `nyc_array_free`. After a drain
+ * that empties the queue the descriptor is no longer readable.
+ *
+ * Statuses: `NYC_OK`; `NYC_NOT_FOUND` (no message waits; `*out` is left
+ * as it was); `NYC_INVALID_ARGUMENT` (NULL `sub` or `out`, or a callback
+ * subscription, which has no queue).
+ *
+ * # Safety
+ * `sub` is NULL or live; `out` is NULL or writable.
+ */
+enum nyc_status nyc_subscription_drain(const struct nyc_subscription *sub,
+                                       size_t max,
+                                       struct nyc_array **out);
+
+/**
+ * The subscription's event descriptor: readable exactly while messages
+ * wait (an eventfd, non-blocking and close-on-exec). Wait on it with
+ * poll/epoll or an event loop, then drain; never read or close it. -1 for
+ * NULL, a callback subscription, or a platform without eventfd.
+ *
+ * # Safety
+ * `sub` is NULL or live.
+ */
+int nyc_subscription_fd(const struct nyc_subscription *sub);
+
+/**
+ * Messages waiting in the queue; 0 for NULL or a callback subscription.
+ *
+ * # Safety
+ * `sub` is NULL or live.
+ */
+size_t nyc_subscription_pending(const struct nyc_subscription *sub);
+
+/**
+ * Messages this subscription's queue dropped because it was full (the
+ * oldest goes first); 0 for NULL or a callback subscription.
+ *
+ * # Safety
+ * `sub` is NULL or live.
+ */
+uint64_t nyc_subscription_dropped(const struct nyc_subscription *sub);
+
+/**
+ * Unsubscribes and frees the handle; NULL is a no-op. Safe while other
+ * threads publish. When it returns, the queue receives nothing more and
+ * the callback is neither running nor called again, except when called
+ * from inside a callback: then it does not wait for calls under way on
+ * other threads (so two callbacks unsubscribing each other cannot
+ * deadlock). Works after the cache is closed.
+ *
+ * # Safety
+ * `sub` is NULL or a live handle not used afterwards.
+ */
+void nyc_unsubscribe(struct nyc_subscription *sub);
 
 /**
  * One step of a cursor iteration over the keys (Redis SCAN). Start with

@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
@@ -20,6 +20,7 @@ use crate::engine::fork::{self, ForkLocks};
 use crate::engine::shard::{Access, Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher, seeded_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
+use crate::pubsub::{Message, Registry, Subscription, Topic};
 use crate::stats::Stats;
 
 /// A shard padded to its own cache lines, so that two shards' locks never
@@ -36,6 +37,8 @@ struct Inner {
     resolved: Resolved,
     maintenance: Mutex<Maintenance>,
     fork_generation: AtomicU64,
+    /// Subscriptions; an `Arc` so that they outlive the cache.
+    pubsub: Arc<Registry>,
 }
 
 /// The background thread and its stop signal. The signal uses std's
@@ -107,6 +110,7 @@ impl Cache {
         let resolved = config.resolve(parallelism)?;
         let hasher = config.hash_seed.map_or_else(random_key_hasher, seeded_key_hasher);
         let now = clock.now_ms();
+        let pubsub = Arc::new(Registry::new(config.notify_keyspace_events));
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
             .map(|i| {
                 PaddedShard(Mutex::new(Shard::new(
@@ -115,6 +119,7 @@ impl Cache {
                     resolved.shard_entry_limit(i),
                     config.policy,
                     now,
+                    pubsub.event_log(),
                 )))
             })
             .collect();
@@ -127,6 +132,7 @@ impl Cache {
             resolved,
             maintenance: Mutex::new(Maintenance::default()),
             fork_generation: AtomicU64::new(fork::generation()),
+            pubsub,
         });
         let weak: Weak<dyn ForkLocks> = Arc::downgrade(&inner) as Weak<dyn ForkLocks>;
         fork::register(weak);
@@ -171,6 +177,16 @@ impl Cache {
         // bucket and the top 7 for its tag, so the three stay independent.
         let i = ((hash >> 32) as usize) & ((1usize << self.inner.shard_bits) - 1);
         &self.inner.shards[i].0
+    }
+
+    /// Runs `f` on the shard of `hash` under its lock, then publishes the
+    /// keyspace events it raised, once the lock is released.
+    #[inline]
+    fn on_shard<R>(&self, hash: u64, f: impl FnOnce(&mut Shard) -> R) -> R {
+        let mut shard = self.shard(hash).lock();
+        let r = f(&mut shard);
+        self.inner.release(shard);
+        r
     }
 
     #[inline]
@@ -227,7 +243,7 @@ impl Cache {
         let hash = self.hash(key);
         let at = self.expires_at(ttl);
         let clock = &*self.inner.clock;
-        self.shard(hash).lock().store(hash, prepared, ExpiryUpdate::At(at), flags, cond, clock)
+        self.on_shard(hash, |s| s.store(hash, prepared, ExpiryUpdate::At(at), flags, cond, clock))
     }
 
     /// Stores `value` under `key`, replacing any previous value. `ttl`
@@ -262,7 +278,7 @@ impl Cache {
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        let found = self.shard(hash).lock().read_block(hash, key, false, &*self.inner.clock)?;
+        let found = self.on_shard(hash, |s| s.read_block(hash, key, false, &*self.inner.clock))?;
         Ok(found.map(|(b, _, _)| Value::from_block(b)))
     }
 
@@ -273,7 +289,7 @@ impl Cache {
     pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        match self.shard(hash).lock().read_into(hash, key, buf, &*self.inner.clock)? {
+        match self.on_shard(hash, |s| s.read_into(hash, key, buf, &*self.inner.clock))? {
             ReadInto::Missing => Ok(None),
             ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
         }
@@ -293,7 +309,7 @@ impl Cache {
     ) -> Result<Option<usize>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        match self.shard(hash).lock().read_with::<WITH_VERSION>(hash, key, cap, &*self.inner.clock, fill)? {
+        match self.on_shard(hash, |s| s.read_with::<WITH_VERSION>(hash, key, cap, &*self.inner.clock, fill))? {
             ReadInto::Missing => Ok(None),
             ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
         }
@@ -303,7 +319,7 @@ impl Cache {
     pub fn gets(&self, key: &[u8]) -> Result<Option<Versioned>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        let found = self.shard(hash).lock().read_block(hash, key, true, &*self.inner.clock)?;
+        let found = self.on_shard(hash, |s| s.read_block(hash, key, true, &*self.inner.clock))?;
         Ok(found.map(|(b, version, flags)| Versioned { value: Value::from_block(b), version, flags }))
     }
 
@@ -320,28 +336,28 @@ impl Cache {
     ) -> Result<Option<R>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        self.shard(hash).lock().collection(hash, key, access, growth, &*self.inner.clock, f)
+        self.on_shard(hash, |s| s.collection(hash, key, access, growth, &*self.inner.clock, f))
     }
 
     /// Removes the key; true if it existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        Ok(self.shard(hash).lock().delete(hash, key, &*self.inner.clock))
+        Ok(self.on_shard(hash, |s| s.delete(hash, key, &*self.inner.clock)))
     }
 
     /// True if the key exists (does not count as a use for eviction).
     pub fn exists(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        Ok(self.shard(hash).lock().exists(hash, key, &*self.inner.clock))
+        Ok(self.on_shard(hash, |s| s.exists(hash, key, &*self.inner.clock)))
     }
 
     /// Marks the key as just used (Redis TOUCH); true if it exists.
     pub fn touch(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        Ok(self.shard(hash).lock().touch(hash, key, &*self.inner.clock))
+        Ok(self.on_shard(hash, |s| s.touch(hash, key, &*self.inner.clock)))
     }
 
     /// Sets the key's TTL (`None` removes it, a zero TTL deletes the key at
@@ -353,7 +369,7 @@ impl Cache {
             Some(d) if d.is_zero() => self.inner.clock.now_ms(),
             other => self.expires_at(other),
         };
-        Ok(self.shard(hash).lock().set_expiry(hash, key, at, &*self.inner.clock))
+        Ok(self.on_shard(hash, |s| s.set_expiry(hash, key, at, &*self.inner.clock)))
     }
 
     /// Removes the key's TTL (Redis PERSIST). True if the key existed and
@@ -362,11 +378,10 @@ impl Cache {
         self.check_key(key)?;
         let hash = self.hash(key);
         let clock = &*self.inner.clock;
-        let mut shard = self.shard(hash).lock();
-        match shard.expiry(hash, key, clock) {
+        self.on_shard(hash, |shard| match shard.expiry(hash, key, clock) {
             Some(at) if at != 0 => Ok(shard.set_expiry(hash, key, 0, clock)),
             _ => Ok(false),
-        }
+        })
     }
 
     /// The key's remaining lifetime.
@@ -374,7 +389,7 @@ impl Cache {
         self.check_key(key)?;
         let hash = self.hash(key);
         let clock = &*self.inner.clock;
-        let at = self.shard(hash).lock().expiry(hash, key, clock);
+        let at = self.on_shard(hash, |s| s.expiry(hash, key, clock));
         Ok(match at {
             None => KeyTtl::Missing,
             Some(0) => KeyTtl::Persistent,
@@ -389,7 +404,7 @@ impl Cache {
         self.check_key(key)?;
         let hash = self.hash(key);
         let max = self.inner.resolved.max_value_size;
-        self.shard(hash).lock().incr(hash, key, delta, max, &*self.inner.clock)
+        self.on_shard(hash, |s| s.incr(hash, key, delta, max, &*self.inner.clock))
     }
 
     /// Subtracts `delta` (Redis DECRBY).
@@ -498,7 +513,16 @@ impl Cache {
     #[cfg(test)]
     pub(crate) fn expire_all_due(&self) -> usize {
         let clock = &*self.inner.clock;
-        self.inner.shards.iter().map(|s| s.0.lock().expire_due(clock)).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|s| {
+                let mut shard = s.0.lock();
+                let n = shard.expire_due(clock);
+                self.inner.release(shard);
+                n
+            })
+            .sum()
     }
 
     /// Entries stored now (expired entries not yet reclaimed included).
@@ -526,6 +550,9 @@ impl Cache {
             st.entries += s.len();
             st.used_bytes += s.used();
         }
+        st.pubsub_subscriptions = self.inner.pubsub.subscriptions();
+        st.pubsub_published = self.inner.pubsub.published();
+        st.pubsub_dropped = self.inner.pubsub.dropped();
         st
     }
 
@@ -540,6 +567,94 @@ impl Cache {
     pub fn run_maintenance(&self) -> usize {
         self.check_fork();
         self.inner.maintain(false)
+    }
+
+    fn check_channel(&self, what: &str, bytes: &[u8]) -> Result<()> {
+        // Room for a reserved prefix around a key of the largest size.
+        let max = self.inner.config.max_key_size + 64;
+        if bytes.len() > max {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!("{what} of {} bytes exceeds max_key_size + 64 ({max} bytes)", bytes.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_topic(&self, topic: Topic<'_>) -> Result<()> {
+        match topic {
+            Topic::Channel(c) => self.check_channel("channel", c),
+            Topic::Pattern(p) => self.check_channel("pattern", p),
+        }
+    }
+
+    /// Subscribes a queue of up to `capacity` messages (0: the default,
+    /// [`DEFAULT_QUEUE_CAPACITY`](crate::pubsub::DEFAULT_QUEUE_CAPACITY)) to
+    /// a channel or a pattern. A full queue drops its oldest message (see
+    /// [`Subscription::dropped`]). Dropping the subscription unsubscribes.
+    ///
+    /// ```
+    /// use nycache::pubsub::Topic;
+    /// let cache = nycache::Cache::open("").unwrap();
+    /// let sub = cache.subscribe(Topic::Pattern(b"news.*"), 0).unwrap();
+    /// assert_eq!(cache.publish(b"news.rust", b"hello").unwrap(), 1);
+    /// assert_eq!(sub.try_recv().unwrap().payload(), b"hello");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `TooLarge` for a topic longer than `max_key_size + 64` bytes; `Io` if
+    /// the event descriptor cannot be made.
+    pub fn subscribe(&self, topic: Topic<'_>, capacity: usize) -> Result<Subscription> {
+        self.check_fork();
+        self.check_topic(topic)?;
+        self.inner.pubsub.subscribe_queue(topic, capacity)
+    }
+
+    /// Subscribes a callback to a channel or a pattern. It is called on the
+    /// publishing thread (for keyspace events raised by the maintenance
+    /// pass, on the maintenance thread), after every lock of the cache is
+    /// released, so it may call the cache, publish and unsubscribe included.
+    /// Calls for one subscription may run concurrently on several threads.
+    /// Dropping the subscription unsubscribes and waits for the calls under
+    /// way (unless dropped from inside a callback).
+    ///
+    /// # Errors
+    ///
+    /// `TooLarge` for a topic longer than `max_key_size + 64` bytes.
+    pub fn subscribe_callback(
+        &self,
+        topic: Topic<'_>,
+        callback: impl Fn(&Message) + Send + Sync + 'static,
+    ) -> Result<Subscription> {
+        self.check_fork();
+        self.check_topic(topic)?;
+        Ok(self.inner.pubsub.subscribe_callback(topic, Box::new(callback)))
+    }
+
+    /// Publishes `message` on `channel`; returns how many subscriptions
+    /// received it (a subscription to the channel and one to a matching
+    /// pattern count twice; a full queue still receives). Callbacks run
+    /// before this returns, on this thread.
+    ///
+    /// # Errors
+    ///
+    /// `TooLarge` for a channel longer than `max_key_size + 64` bytes or a
+    /// message longer than the largest value.
+    pub fn publish(&self, channel: &[u8], message: &[u8]) -> Result<usize> {
+        self.check_fork();
+        self.check_channel("channel", channel)?;
+        if message.len() as u64 > self.inner.resolved.max_value_size {
+            return Err(Error::with_message(
+                ErrorKind::TooLarge,
+                format!(
+                    "message of {} bytes exceeds max_value_size ({} bytes)",
+                    message.len(),
+                    self.inner.resolved.max_value_size
+                ),
+            ));
+        }
+        Ok(self.inner.pubsub.publish(channel, message))
     }
 
     /// Stops the background thread. Further calls still work (the cache
@@ -557,6 +672,17 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Inner {
+    /// Releases a shard's lock, then publishes the keyspace events raised
+    /// under it (on this thread: callbacks never run under a shard lock).
+    #[inline]
+    fn release(&self, mut shard: MutexGuard<'_, Shard>) {
+        if shard.events.has_pending() {
+            let events = shard.events.take();
+            drop(shard);
+            self.pubsub.publish_events(events);
+        }
+    }
+
     /// One pass of active expiry. With `try_only` a shard busy with other
     /// work is skipped this round (the background thread never waits on a
     /// shard lock, so it can't be parked on one when the process forks).
@@ -567,6 +693,7 @@ impl Inner {
             let guard = if try_only { s.0.try_lock() } else { Some(s.0.lock()) };
             if let Some(mut shard) = guard {
                 removed += shard.expire_due(clock);
+                self.release(shard);
             }
         }
         removed
@@ -654,9 +781,12 @@ impl ForkLocks for Inner {
         for s in self.shards.iter() {
             std::mem::forget(s.0.lock());
         }
+        self.pubsub.lock_for_fork();
     }
 
     unsafe fn unlock_all(&self) {
+        // SAFETY: `lock_all` took the registry's lock, once.
+        unsafe { self.pubsub.unlock_after_fork() };
         for s in self.shards.iter() {
             // SAFETY: `lock_all` took this lock and forgot the guard.
             unsafe { s.0.force_unlock(Default::default()) };

@@ -16,6 +16,8 @@
 //! `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB`; binary `KiB`, `MiB`, `GiB`, `TiB`.
 //! `max_entries`, `shards` and `maintenance_ms` are plain integers, and
 //! `policy` is a policy name: `adaptive` (the default), `lru`, `tinylfu` or `s3fifo`.
+//! `notify_keyspace_events` is a string of flag letters (`K`, `E`, `s`, `d`,
+//! `x`, `e`, `A`; see [`KeyspaceEvents`]), e.g. `notify_keyspace_events=KEA`.
 //!
 //! # The sizing rule
 //!
@@ -47,6 +49,7 @@ use std::str::FromStr;
 
 use crate::engine::shard::{largest_value_within, max_entry_charge};
 use crate::error::{Error, Result};
+use crate::pubsub::KeyspaceEvents;
 
 
 const KIB: u64 = 1024;
@@ -179,6 +182,9 @@ pub struct Config {
     /// reproducible simulations and tests (the sketch policies' choices
     /// then repeat exactly).
     pub hash_seed: Option<u64>,
+    /// Keyspace events to publish (text key `notify_keyspace_events`, flag
+    /// letters such as `KEA`; see [`KeyspaceEvents`]). Default: none.
+    pub notify_keyspace_events: KeyspaceEvents,
 }
 
 impl Default for Config {
@@ -193,6 +199,7 @@ impl Default for Config {
             max_value_size: None,
             maintenance_ms: DEFAULT_MAINTENANCE_MS,
             hash_seed: None,
+            notify_keyspace_events: KeyspaceEvents::NONE,
         }
     }
 }
@@ -238,11 +245,12 @@ enum Key {
     MaxValueSize,
     MaintenanceMs,
     HashSeed,
+    NotifyKeyspaceEvents,
 }
 
 impl Key {
     /// Every key, indexed by `Key as usize`, for lookup and duplicate checks.
-    const ALL: [Key; 9] = [
+    const ALL: [Key; 10] = [
         Key::MaxMemory,
         Key::MaxEntries,
         Key::Shards,
@@ -252,6 +260,7 @@ impl Key {
         Key::MaxValueSize,
         Key::MaintenanceMs,
         Key::HashSeed,
+        Key::NotifyKeyspaceEvents,
     ];
 
     fn name(self) -> &'static str {
@@ -265,6 +274,7 @@ impl Key {
             Key::MaxValueSize => "max_value_size",
             Key::MaintenanceMs => "maintenance_ms",
             Key::HashSeed => "hash_seed",
+            Key::NotifyKeyspaceEvents => "notify_keyspace_events",
         }
     }
 
@@ -342,6 +352,10 @@ impl Config {
             Key::MaxValueSize => self.max_value_size = Some(size_value(value).map_err(bad)?),
             Key::MaintenanceMs => self.maintenance_ms = integer_value(value).map_err(bad)?,
             Key::HashSeed => self.hash_seed = Some(integer_value(value).map_err(bad)?),
+            Key::NotifyKeyspaceEvents => {
+                self.notify_keyspace_events =
+                    KeyspaceEvents::parse(value).map_err(|e: Error| bad(e.message().to_owned()))?;
+            }
         }
         Ok(())
     }
@@ -609,6 +623,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sets [`Config::notify_keyspace_events`].
+    pub fn notify_keyspace_events(mut self, events: KeyspaceEvents) -> Self {
+        self.config.notify_keyspace_events = events;
+        self
+    }
+
     /// Validates and returns the config.
     ///
     /// # Errors
@@ -770,7 +790,7 @@ mod tests {
     fn every_key_parsed() {
         let c = Config::parse(
             "max_memory=128MiB max_entries=1000 shards=16 policy=lru compress_min=1KiB \
-             max_key_size=256 max_value_size=1MiB maintenance_ms=0",
+             max_key_size=256 max_value_size=1MiB maintenance_ms=0 notify_keyspace_events=Kx",
         )
         .unwrap();
         assert_eq!(
@@ -785,11 +805,13 @@ mod tests {
                 max_value_size: Some(MIB),
                 maintenance_ms: 0,
                 hash_seed: None,
+                notify_keyspace_events: KeyspaceEvents::parse("Kx").unwrap(),
             }
         );
         // FromStr is the same parser.
         assert_eq!("max_memory=128MiB shards=16".parse::<Config>().unwrap().shards, Some(16));
         assert_invalid("foo=1".parse::<Config>(), &["\"foo\""]);
+        assert_invalid(Config::parse("notify_keyspace_events=KQ"), &["notify_keyspace_events", "'Q'"]);
     }
 
     #[test]
@@ -1052,6 +1074,7 @@ mod tests {
                 max_value_size: Some(8 * MIB),
                 maintenance_ms: 0,
                 hash_seed: None,
+                notify_keyspace_events: KeyspaceEvents::NONE,
             }
         );
     }

@@ -21,6 +21,7 @@ pub mod expiry;
 pub mod ffi;
 pub mod glob;
 mod policy;
+pub mod pubsub;
 mod stats;
 pub mod types;
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use engine::block::Value;
 pub use engine::shard::NODE_CHARGE;
 pub use error::{Error, ErrorKind, Result};
 pub use expiry::{Clock, ManualClock, SystemClock};
+pub use pubsub::{KeyspaceEvents, Message, Subscription, Topic};
 pub use stats::Stats;
 pub use types::{Kind, ScoreBound, ZAddFlags, format_score, parse_score};
 

@@ -50,6 +50,13 @@ pub struct Stats {
     pub compressed_bytes_saved: u64,
     /// Number of shards.
     pub shards: u64,
+    /// Live pub/sub subscriptions.
+    pub pubsub_subscriptions: u64,
+    /// Messages published (keyspace events included) that reached at least
+    /// one subscription.
+    pub pubsub_published: u64,
+    /// Messages dropped from full subscription queues (the oldest goes).
+    pub pubsub_dropped: u64,
 }
 
 impl Stats {
@@ -90,6 +97,9 @@ impl Stats {
         metric("used_bytes", "gauge", "Bytes charged for stored entries.", self.used_bytes);
         metric("max_bytes", "gauge", "The memory budget in bytes.", self.max_bytes);
         metric("compressed_bytes_saved", "gauge", "Bytes saved by compression in stored values.", self.compressed_bytes_saved);
+        metric("pubsub_subscriptions", "gauge", "Live pub/sub subscriptions.", self.pubsub_subscriptions);
+        metric("pubsub_published_total", "counter", "Messages published that reached a subscription.", self.pubsub_published);
+        metric("pubsub_dropped_total", "counter", "Messages dropped from full subscription queues.", self.pubsub_dropped);
         out
     }
 }

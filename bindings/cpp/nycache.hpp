@@ -42,6 +42,13 @@
 //    have no try_ variants.
 //  - One Cache may be used by many threads at once (the C handle is
 //    thread-safe); moving, assigning or closing it must not race with use.
+//  - Pub/sub: subscribe/psubscribe return a move-only Subscription (RAII
+//    over nyc_subscription*; the destructor unsubscribes). A queue
+//    subscription is read with drain() and waited on through fd(); a
+//    callback subscription calls a std::function on the publishing thread.
+//    Exceptions thrown by a callback are caught and dropped (none may reach
+//    the C library). Do not destroy a Subscription from inside its own
+//    callback (its std::function would be freed while running).
 
 #ifndef NYCACHE_HPP
 #define NYCACHE_HPP
@@ -53,7 +60,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -280,6 +289,123 @@ struct ScanPage {
     std::vector<std::string> keys;
 };
 
+/// A message taken from a queue subscription (Subscription::drain).
+struct Message {
+    /// The channel it was published on.
+    std::string channel;
+    /// The message bytes.
+    std::string data;
+};
+
+/// What a callback subscription receives: views valid during the call only.
+struct MessageView {
+    /// The channel it was published on.
+    std::string_view channel;
+    /// The pattern that matched, for a pattern subscription.
+    std::optional<std::string_view> pattern;
+    /// The message bytes.
+    std::string_view data;
+};
+
+/// The type of a subscription callback.
+using MessageCallback = std::function<void(const MessageView&)>;
+
+namespace detail {
+
+/// The C callback behind every C++ one: `user` is the MessageCallback the
+/// Subscription owns. No exception may unwind into the C library.
+inline void deliver(void* user, const void* channel, std::size_t channel_len, const void* pattern,
+                    std::size_t pattern_len, const void* data, std::size_t data_len) noexcept {
+    MessageView m{std::string_view(static_cast<const char*>(channel), channel_len),
+                  pattern ? std::optional<std::string_view>(std::string_view(
+                                static_cast<const char*>(pattern), pattern_len))
+                          : std::nullopt,
+                  std::string_view(static_cast<const char*>(data), data_len)};
+    try {
+        (*static_cast<MessageCallback*>(user))(m);
+    } catch (...) {
+        // Dropped: see the conventions at the top of this file.
+    }
+}
+
+}  // namespace detail
+
+/// A pub/sub subscription (RAII over `nyc_subscription*`): the destructor
+/// unsubscribes. Move-only. It stays valid after its Cache is closed (it
+/// then receives nothing more). An empty (default-constructed or moved-from)
+/// Subscription has no handle: fd() is -1, drain() throws
+/// NYC_INVALID_ARGUMENT.
+class Subscription {
+public:
+    /// An empty Subscription.
+    Subscription() noexcept = default;
+
+    /// Unsubscribes (see unsubscribe()).
+    ~Subscription() { unsubscribe(); }
+
+    /// Not copyable: it owns its handle.
+    Subscription(const Subscription&) = delete;
+    /// Not copyable (see above).
+    Subscription& operator=(const Subscription&) = delete;
+
+    /// Takes the other's handle; the other becomes empty.
+    Subscription(Subscription&& other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), callback_(std::move(other.callback_)) {}
+
+    /// Unsubscribes this one and takes the other's handle.
+    Subscription& operator=(Subscription&& other) noexcept {
+        if (this != &other) {
+            unsubscribe();
+            handle_ = std::exchange(other.handle_, nullptr);
+            callback_ = std::move(other.callback_);
+        }
+        return *this;
+    }
+
+    /// Unsubscribes now (nyc_unsubscribe): when it returns the callback is
+    /// not running and is not called again. The Subscription becomes empty.
+    void unsubscribe() noexcept {
+        nyc_unsubscribe(std::exchange(handle_, nullptr));
+        callback_.reset();
+    }
+
+    /// True if it holds a handle.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    /// The descriptor readable while messages wait (poll/epoll on it, then
+    /// drain); -1 for a callback subscription or an empty one.
+    int fd() const noexcept { return nyc_subscription_fd(handle_); }
+
+    /// Messages waiting in the queue.
+    std::size_t pending() const noexcept { return nyc_subscription_pending(handle_); }
+
+    /// Messages the full queue dropped (the oldest goes first).
+    std::uint64_t dropped() const noexcept { return nyc_subscription_dropped(handle_); }
+
+    /// Takes up to `max` waiting messages (0: all), oldest first; empty if
+    /// none waits. Throws Error for a callback subscription or an empty one.
+    std::vector<Message> drain(std::size_t max = 0) {
+        nyc_array* a = nullptr;
+        nyc_status st = nyc_subscription_drain(handle_, max, &a);
+        if (st == NYC_NOT_FOUND) return {};
+        detail::check(st);
+        detail::ArrayGuard g{a};
+        std::size_t n = nyc_array_count(a) / 2;
+        std::vector<Message> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; i++) out.push_back(Message{g.item(2 * i), g.item(2 * i + 1)});
+        return out;
+    }
+
+    /// The C handle (still owned here); nullptr when empty.
+    nyc_subscription* handle() const noexcept { return handle_; }
+
+private:
+    friend class Cache;
+    nyc_subscription* handle_ = nullptr;
+    std::unique_ptr<MessageCallback> callback_;
+};
+
 /// An open cache (RAII over `nyc_cache*`): opened by the constructor, closed
 /// by the destructor. Move-only. Safe to use from many threads at once.
 class Cache {
@@ -327,6 +453,40 @@ public:
     /// The C handle, for calling the C API directly (still owned here);
     /// nullptr for an empty Cache.
     nyc_cache* handle() const noexcept { return handle_; }
+
+    // ---- pub/sub ----
+
+    /// Subscribes a queue of up to `capacity` messages (0: 1024) to
+    /// `channel`. Throws Error on failure.
+    Subscription subscribe(std::string_view channel, std::size_t capacity = 0) const {
+        return queue(channel, 0, capacity);
+    }
+
+    /// Subscribes a queue to every channel matching the Redis glob `pattern`.
+    Subscription psubscribe(std::string_view pattern, std::size_t capacity = 0) const {
+        return queue(pattern, 1, capacity);
+    }
+
+    /// Subscribes `callback` to `channel`; it runs on the publishing thread
+    /// after nycache released its locks (it may call this Cache).
+    Subscription subscribe(std::string_view channel, MessageCallback callback) const {
+        return with_callback(channel, 0, std::move(callback));
+    }
+
+    /// Subscribes `callback` to every channel matching `pattern`.
+    Subscription psubscribe(std::string_view pattern, MessageCallback callback) const {
+        return with_callback(pattern, 1, std::move(callback));
+    }
+
+    /// Publishes `message` on `channel`; returns how many subscriptions
+    /// received it. Callbacks have run when it returns. Throws Error on
+    /// failure.
+    std::size_t publish(std::string_view channel, std::string_view message) const {
+        std::size_t n = 0;
+        detail::check(nyc_publish(handle_, channel.data(), channel.size(), message.data(),
+                                  message.size(), &n));
+        return n;
+    }
 
     // ---- writes ----
 
@@ -1124,6 +1284,21 @@ private:
         page.next = next;
         page.keys = std::move(keys);
         return NYC_OK;
+    }
+
+    Subscription queue(std::string_view topic, int is_pattern, std::size_t capacity) const {
+        Subscription s;
+        detail::check(nyc_subscribe(handle_, topic.data(), topic.size(), is_pattern, capacity,
+                                    &s.handle_));
+        return s;
+    }
+
+    Subscription with_callback(std::string_view topic, int is_pattern, MessageCallback cb) const {
+        Subscription s;
+        s.callback_ = std::make_unique<MessageCallback>(std::move(cb));
+        detail::check(nyc_subscribe_callback(handle_, topic.data(), topic.size(), is_pattern,
+                                             detail::deliver, s.callback_.get(), &s.handle_));
+        return s;
     }
 
     /// NYC_OK -> true, `no` -> false, anything else throws.

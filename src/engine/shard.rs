@@ -29,6 +29,7 @@ use crate::expiry::{Clock, Fired, TimerId, TimerWheel};
 use crate::config::PolicyKind;
 use crate::policy::list::{Linked, NIL};
 use crate::policy::{MAX_POLICY_CHARGE, Policy, PolicyNode};
+use crate::pubsub::{EventLog, KeyEvent};
 use crate::stats::Counters;
 use crate::types::{Collection, Typed, wrong_type};
 
@@ -320,6 +321,9 @@ pub(crate) struct Shard {
     budget: u64,
     max_entries: u64,
     pub(crate) counters: Counters,
+    /// Keyspace events raised under this shard's lock, published by the
+    /// cache once the lock is released (see `crate::pubsub`).
+    pub(crate) events: EventLog,
 }
 
 impl Shard {
@@ -330,6 +334,7 @@ impl Shard {
         max_entries: Option<u64>,
         policy: PolicyKind,
         now_ms: u64,
+        events: EventLog,
     ) -> Shard {
         use std::hash::BuildHasher;
         // The policy's randomness (TinyLFU's admission jitter) is seeded
@@ -353,6 +358,7 @@ impl Shard {
             budget,
             max_entries: max_entries.unwrap_or(u64::MAX),
             counters: Counters::default(),
+            events,
         }
     }
 
@@ -438,7 +444,14 @@ impl Shard {
     }
 
     fn remove(&mut self, i: u32, why: Removal) {
-        let hash = self.hash_key(self.nodes[i as usize].block().key());
+        let key = self.nodes[i as usize].block().key();
+        let event = match why {
+            Removal::Deleted => KeyEvent::Del,
+            Removal::Evicted => KeyEvent::Evicted,
+            Removal::ExpiredLazy | Removal::ExpiredActive => KeyEvent::Expired,
+        };
+        self.events.record(event, key);
+        let hash = self.hash_key(key);
         match self.table.find_entry(hash, |&j| j == i) {
             Ok(entry) => {
                 entry.remove();
@@ -742,6 +755,7 @@ impl Shard {
                 self.make_room(charge, false, i, clock);
                 self.install(i, value, flags, new_expiry);
                 self.schedule_expiry(i, old_expiry, new_expiry);
+                self.events.record(KeyEvent::Set, self.nodes[i as usize].block().key());
             }
             None => {
                 let at = match expiry {
@@ -760,6 +774,7 @@ impl Shard {
                 });
                 self.len += 1;
                 self.schedule_expiry(i, 0, at);
+                self.events.record(KeyEvent::Set, self.nodes[i as usize].block().key());
             }
         }
         self.counters.compressed_bytes_saved += saved;
@@ -1151,7 +1166,7 @@ mod tests {
     #[test]
     fn wheel_records_stay_bounded_under_churn() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), PolicyKind::Lru, 1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), PolicyKind::Lru, 1, EventLog::off());
         for round in 0..50_000u64 {
             let key = format!("k{}", round % 300);
             let h = hash(&s, key.as_bytes());
@@ -1178,7 +1193,7 @@ mod tests {
     #[test]
     fn wheel_stays_bounded_when_ttls_are_dropped_or_tags_wrap() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, PolicyKind::Lru, 1);
+        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, PolicyKind::Lru, 1, EventLog::off());
         let day = 86_400_000;
         for round in 0..3000u32 {
             let key = format!("p{round}");
@@ -1233,7 +1248,7 @@ mod tests {
 
     fn random_operations(policy: PolicyKind) {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), policy, 1);
+        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), policy, 1, EventLog::off());
         let mut x = 0x1234_5678_9abc_def0u64;
         let mut rnd = move |n: u64| {
             x ^= x << 13;

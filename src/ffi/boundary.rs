@@ -98,6 +98,17 @@ pub(crate) fn guarded(body: impl FnOnce() -> Result<()>) -> nyc_status {
     }
 }
 
+/// Like [`guarded`], for a body that reports a status of its own on
+/// success (such as `NYC_NOT_FOUND` recorded with `status::fail_static`).
+#[inline]
+pub(crate) fn guarded_status(body: impl FnOnce() -> Result<nyc_status>) -> nyc_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => fail(e),
+        Err(payload) => fail(panic_error(&*payload)),
+    }
+}
+
 #[cold]
 fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
     let what = payload

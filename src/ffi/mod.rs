@@ -12,8 +12,8 @@
 //! - A failure leaves a message for `nyc_last_error()` on the calling thread.
 //!
 //! One module per concern: status codes and errors, the boundary, slices,
-//! lifecycle, keys and values, returned handles, batches, scan, stats, and
-//! one per data-structure family (lists, sets, hashes, zsets).
+//! lifecycle, keys and values, returned handles, batches, scan, stats, pub/sub,
+//! and one per data-structure family (lists, sets, hashes, zsets).
 
 #![allow(non_camel_case_types)]
 
@@ -26,6 +26,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod lists;
 pub mod packed;
+pub mod pubsub;
 pub mod scan;
 pub mod sets;
 pub mod slice;
@@ -40,6 +41,7 @@ pub use hashes::*;
 pub use keys::*;
 pub use lifecycle::*;
 pub use lists::*;
+pub use pubsub::*;
 pub use scan::*;
 pub use sets::*;
 pub use slice::nyc_slice;

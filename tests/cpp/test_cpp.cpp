@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <poll.h>
 #include <optional>
 #include <set>
 #include <string>
@@ -766,6 +767,78 @@ static void test_data_structures() {
     CHECK(c.get("str") == "v");
 }
 
+static bool fd_readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void test_pubsub() {
+    Cache c{"maintenance_ms=0 notify_keyspace_events=Ks"};
+    CHECK(c.publish("nobody", "x") == 0);
+
+    // A queue: fd, drain, overflow (the oldest goes).
+    nycache::Subscription q = c.psubscribe("news.*", 2);
+    CHECK(static_cast<bool>(q));
+    CHECK(q.fd() >= 0 && !fd_readable(q.fd()));
+    CHECK(q.drain().empty());
+    CHECK(c.publish("news.a", "1") == 1);
+    CHECK(fd_readable(q.fd()) && q.pending() == 1);
+    CHECK(c.publish("news.b", std::string_view("2\0z", 3)) == 1);
+    CHECK(c.publish("news.c", "3") == 1);
+    CHECK(q.dropped() == 1);
+    auto got = q.drain();
+    CHECK(got.size() == 2);
+    CHECK(got[0].channel == "news.b" && got[0].data == "2\0z"s);
+    CHECK(got[1].channel == "news.c" && got[1].data == "3");
+    CHECK(!fd_readable(q.fd()));
+
+    // A callback: re-entrant publish into the queue; exceptions stay inside.
+    std::vector<std::string> seen;
+    nycache::Subscription cb = c.subscribe("ping", [&](const nycache::MessageView& m) {
+        CHECK(!m.pattern.has_value());
+        seen.emplace_back(m.data);
+        c.publish("news.pong", m.data);
+        if (m.data == "throw") throw std::runtime_error("callback exceptions are dropped");
+    });
+    CHECK(cb.fd() == -1);
+    CHECK_THROWS(cb.drain(), NYC_INVALID_ARGUMENT, "callback");
+    CHECK(c.publish("ping", "hello") == 1);
+    CHECK(c.publish("ping", "throw") == 1);
+    CHECK((seen == std::vector<std::string>{"hello", "throw"}));
+    CHECK(q.drain().size() == 2);
+    std::optional<std::string> pattern;
+    nycache::Subscription pcb = c.psubscribe("p.*", [&](const nycache::MessageView& m) {
+        pattern = std::string(*m.pattern);
+    });
+    CHECK(c.publish("p.1", "") == 1 && pattern == "p.*");
+
+    // Keyspace events (K + s in the config).
+    nycache::Subscription ks = c.subscribe("__keyspace__:k");
+    c.set("k", "v");
+    got = ks.drain();
+    CHECK(got.size() == 1 && got[0].data == "set");
+
+    // Moves and unsubscribe.
+    nycache::Subscription moved = std::move(cb);
+    CHECK(!cb && moved);
+    CHECK(c.publish("ping", "again") == 1 && seen.size() == 3);
+    moved.unsubscribe();
+    CHECK(!moved);
+    CHECK(c.publish("ping", "gone") == 0 && seen.size() == 3);
+    nycache::Subscription empty;
+    CHECK(empty.fd() == -1 && empty.pending() == 0 && empty.dropped() == 0);
+    CHECK_THROWS(empty.drain(), NYC_INVALID_ARGUMENT, "NULL");
+    CHECK_THROWS(c.subscribe(std::string(70000, 'c')), NYC_TOO_LARGE, "channel");
+
+    // A subscription outlives its cache.
+    got = q.drain();
+    CHECK(got.size() == 1 && got[0].channel == "news.pong" && got[0].data == "again");
+    CHECK(c.publish("news.last", "kept") == 1);
+    c.close();
+    got = q.drain();
+    CHECK(got.size() == 1 && got[0].data == "kept");
+}
+
 int main() {
     test_error_class();
     test_open();
@@ -782,6 +855,7 @@ int main() {
     test_moves();
     test_threads_share_a_cache();
     test_data_structures();
+    test_pubsub();
     std::printf("test_cpp: all %lu checks passed (nycache %s)\n", checks, nyc_version());
     return 0;
 }

@@ -221,6 +221,19 @@ _declare("nyc_zrank", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _coun
 _declare("nyc_zrange", _status, _cache, _bytes, c_size_t, c_int64, c_int64, c_uint32, _array_out)
 _declare("nyc_zrangebyscore", _status, _cache, _bytes, c_size_t, c_double, c_double, c_uint32, c_int64, c_int64, _array_out)
 _declare("nyc_zcount", _status, _cache, _bytes, c_size_t, c_double, c_double, c_uint32, _count_out)
+# Pub/sub: declared for the header check; the Python subscriptions over
+# them (callbacks, `async for` through loop.add_reader on the descriptor)
+# come with the package's pub/sub work. The callback is passed as an
+# address (ctypes.cast of a CFUNCTYPE object, kept alive by the caller).
+_sub = c_void_p  # struct nyc_subscription *
+_declare("nyc_subscribe", _status, _cache, _bytes, c_size_t, c_int, c_size_t, POINTER(c_void_p))
+_declare("nyc_subscribe_callback", _status, _cache, _bytes, c_size_t, c_int, c_void_p, c_void_p, POINTER(c_void_p))
+_declare("nyc_publish", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _size_out)
+_declare("nyc_subscription_drain", _status, _sub, c_size_t, _array_out)
+_declare("nyc_subscription_fd", c_int, _sub)
+_declare("nyc_subscription_pending", c_size_t, _sub)
+_declare("nyc_subscription_dropped", c_uint64, _sub)
+_declare("nyc_unsubscribe", None, _sub)
 del _name
 
 

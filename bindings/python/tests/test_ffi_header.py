@@ -41,7 +41,7 @@ FUNCTIONS = _functions()
 
 # The ctypes types that may stand for each C type. Pointers the package
 # fills from bytes or addresses may be declared c_void_p.
-_OPAQUE = {"nyc_cache", "nyc_value", "nyc_array"}
+_OPAQUE = {"nyc_cache", "nyc_value", "nyc_array", "nyc_subscription"}
 
 
 def _allowed(ctype: str) -> tuple:
@@ -56,6 +56,8 @@ def _allowed(ctype: str) -> tuple:
         "int64_t": (c_int64,),
         "double": (c_double,),
         "void": (None,),
+        # A function-pointer typedef: passed as an address.
+        "nyc_message_callback": (c_void_p,),
     }
     if t in scalars:
         return scalars[t]
