@@ -28,6 +28,7 @@ from ._errors import (
     WrongType,
 )
 from ._ffi import library_path, version
+from ._pubsub import Message, Subscription
 from ._serializers import PickleSerializer, Serializer
 
 __version__ = "0.1.0"
@@ -35,6 +36,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Cache",
     "CacheStats",
+    "Message",
+    "Subscription",
     "Serializer",
     "PickleSerializer",
     "library_path",

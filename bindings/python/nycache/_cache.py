@@ -15,6 +15,7 @@ from typing import Any, TypeVar, Union
 from . import _errors
 from ._ffi import NYC_ABSENT, fast, last_error, lib, nyc_cache_stats
 from ._serializers import PickleSerializer, Serializer, resolve
+from ._pubsub import _PubSub
 from ._structures import _Structures
 
 __all__ = ["Cache", "CacheStats"]
@@ -269,7 +270,7 @@ def _delta(delta: Any) -> int:
 _MISSING: Any = object()
 
 
-class Cache(_Structures):
+class Cache(_Structures, _PubSub):
     """An in-process cache backed by ``libnycache``.
 
     ``Cache(config=None, *, serializer=None, **options)``: ``config`` is the
