@@ -215,6 +215,11 @@ typedef void (*nyc_message_callback)(void *user_data,
                                      size_t message_len);
 
 /**
+ * Releases a callback's `user_data` (`nyc_subscribe_callback`).
+ */
+typedef void (*nyc_free_callback)(void *user_data);
+
+/**
  * A snapshot of a cache's counters and sizes, filled by `nyc_stats`.
  *
  * (Named `nyc_cache_stats`, not `nyc_stats`, because in C a typedef and a
@@ -1047,6 +1052,15 @@ enum nyc_status nyc_subscribe(const struct nyc_cache *cache,
  * delivered on the cache's maintenance thread. Several threads may run the
  * callback at once. On success `*out` receives the handle.
  *
+ * `free_user_data` (may be NULL) is called exactly once with `user_data`
+ * when no call of `callback` is running or can start any more: if this
+ * call fails, before it returns; otherwise after `nyc_unsubscribe` and
+ * after every delivery under way at that moment, on whichever thread
+ * finishes last.
+ * Release the callback's state there, not after `nyc_unsubscribe`: an
+ * unsubscribe made from inside a callback does not wait for deliveries
+ * running on other threads.
+ *
  * Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NULL handle, `callback` or
  * `out`, NULL `channel` with a length); `NYC_TOO_LARGE` (a channel longer
  * than `max_key_size + 64`).
@@ -1054,8 +1068,9 @@ enum nyc_status nyc_subscribe(const struct nyc_cache *cache,
  * # Safety
  * `cache` is NULL or live; `channel` is NULL or `channel_len` readable
  * bytes; `out` is NULL or writable; `callback` may be called from any
- * thread with `user_data` until `nyc_unsubscribe` returns, and never
- * unwinds.
+ * thread with `user_data` until `free_user_data` is called (or, without
+ * one, until `nyc_unsubscribe` returns when it is not called from a
+ * callback), and neither function unwinds.
  */
 enum nyc_status nyc_subscribe_callback(const struct nyc_cache *cache,
                                        const void *channel,
@@ -1063,6 +1078,7 @@ enum nyc_status nyc_subscribe_callback(const struct nyc_cache *cache,
                                        int is_pattern,
                                        nyc_message_callback callback,
                                        void *user_data,
+                                       nyc_free_callback free_user_data,
                                        struct nyc_subscription **out);
 
 /**

@@ -328,6 +328,10 @@ inline void deliver(void* user, const void* channel, std::size_t channel_len, co
     }
 }
 
+/// The library calls this once no delivery can run any more (it owns the
+/// callback from the subscribe on: see nyc_subscribe_callback).
+inline void release(void* user) noexcept { delete static_cast<MessageCallback*>(user); }
+
 }  // namespace detail
 
 /// A pub/sub subscription (RAII over `nyc_subscription*`): the destructor
@@ -349,25 +353,23 @@ public:
     Subscription& operator=(const Subscription&) = delete;
 
     /// Takes the other's handle; the other becomes empty.
-    Subscription(Subscription&& other) noexcept
-        : handle_(std::exchange(other.handle_, nullptr)), callback_(std::move(other.callback_)) {}
+    Subscription(Subscription&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
 
     /// Unsubscribes this one and takes the other's handle.
     Subscription& operator=(Subscription&& other) noexcept {
         if (this != &other) {
             unsubscribe();
             handle_ = std::exchange(other.handle_, nullptr);
-            callback_ = std::move(other.callback_);
         }
         return *this;
     }
 
-    /// Unsubscribes now (nyc_unsubscribe): when it returns the callback is
-    /// not running and is not called again. The Subscription becomes empty.
-    void unsubscribe() noexcept {
-        nyc_unsubscribe(std::exchange(handle_, nullptr));
-        callback_.reset();
-    }
+    /// Unsubscribes now (nyc_unsubscribe): no call of the callback starts
+    /// afterwards. Unless made from inside a callback, it also waits for
+    /// the calls running on other threads. The callback object is destroyed
+    /// by the library once the last running call returns. The Subscription
+    /// becomes empty.
+    void unsubscribe() noexcept { nyc_unsubscribe(std::exchange(handle_, nullptr)); }
 
     /// True if it holds a handle.
     explicit operator bool() const noexcept { return handle_ != nullptr; }
@@ -403,7 +405,6 @@ public:
 private:
     friend class Cache;
     nyc_subscription* handle_ = nullptr;
-    std::unique_ptr<MessageCallback> callback_;
 };
 
 /// An open cache (RAII over `nyc_cache*`): opened by the constructor, closed
@@ -1295,9 +1296,11 @@ private:
 
     Subscription with_callback(std::string_view topic, int is_pattern, MessageCallback cb) const {
         Subscription s;
-        s.callback_ = std::make_unique<MessageCallback>(std::move(cb));
+        // Owned by the library from here on: it deletes it through
+        // detail::release, on failure too.
+        auto* owned = new MessageCallback(std::move(cb));
         detail::check(nyc_subscribe_callback(handle_, topic.data(), topic.size(), is_pattern,
-                                             detail::deliver, s.callback_.get(), &s.handle_));
+                                             detail::deliver, owned, detail::release, &s.handle_));
         return s;
     }
 

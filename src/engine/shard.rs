@@ -940,11 +940,13 @@ impl Shard {
     ///
     /// A write that would make the entry alone larger than the shard's
     /// budget is undone and fails with `TooLarge`: when the entry's charge,
-    /// tripled, plus `growth` (a bound on the bytes the command adds)
-    /// comes within `SNAPSHOT_SLACK` of the budget, the collection is copied
-    /// first and the copy put back. (Tripled: a full structure can double
-    /// its tables while growing, and a compact one grows a few times when it
-    /// converts.)
+    /// doubled (tripled while under `SNAPSHOT_SLACK`), plus `growth` (a
+    /// bound on the bytes the command adds) comes within `SNAPSHOT_SLACK` of
+    /// the budget, the collection is copied first and the copy put back.
+    /// (Doubled: a full structure can double its tables while growing;
+    /// tripled: a small compact one grows a few times when it converts.)
+    /// Commands with `growth` 0 only shrink a collection and are never
+    /// copied.
     pub(crate) fn collection<T: Typed, R>(
         &mut self,
         hash: u64,
@@ -986,7 +988,11 @@ impl Shard {
             return Ok(Some(r));
         }
         let old = self.charge_of(i);
-        let risky = old.saturating_mul(3).saturating_add(growth).saturating_add(SNAPSHOT_SLACK) > self.budget;
+        // A command that adds nothing (pops, removals, trims: `growth` 0)
+        // cannot grow the charge, so it never needs the copy; that keeps a
+        // queue consumer's LPOP O(1) on a collection near the budget.
+        let worst = if old < SNAPSHOT_SLACK { old.saturating_mul(3) } else { old.saturating_mul(2) };
+        let risky = growth > 0 && worst.saturating_add(growth).saturating_add(SNAPSHOT_SLACK) > self.budget;
         let coll = self.collections.get_mut(&i).expect("collection entry has its collection");
         let snapshot = if risky { Some(coll.clone()) } else { None };
         let r = f(T::from_mut(coll).expect("kind checked"));

@@ -43,8 +43,26 @@ pub type nyc_message_callback = Option<
     ),
 >;
 
-/// The host's `user_data`, handed back to its callback on any thread.
-struct UserData(*mut c_void);
+/// Releases a callback's `user_data` (`nyc_subscribe_callback`).
+pub type nyc_free_callback = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// The host's `user_data`, handed back to its callback on any thread, and
+/// handed to its release function when the last reference to the
+/// subscription's callback goes: after the unsubscribe AND after every
+/// delivery that was under way (those hold the callback until they end).
+struct UserData {
+    ptr: *mut c_void,
+    free: nyc_free_callback,
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: the host gave this function for this pointer, to be called once when no callback can run any more (this drop); it never unwinds.
+            unsafe { free(self.ptr) }
+        }
+    }
+}
 
 // SAFETY: the pointer is never dereferenced by nycache, only passed back to the host's callback; `nyc_subscribe_callback` documents that it is used from any thread.
 unsafe impl Send for UserData {}
@@ -54,7 +72,7 @@ unsafe impl Sync for UserData {}
 impl UserData {
     /// The pointer (a method, so closures capture the whole `Send` wrapper).
     fn get(&self) -> *mut c_void {
-        self.0
+        self.ptr
     }
 }
 
@@ -112,6 +130,15 @@ pub unsafe extern "C" fn nyc_subscribe(
 /// delivered on the cache's maintenance thread. Several threads may run the
 /// callback at once. On success `*out` receives the handle.
 ///
+/// `free_user_data` (may be NULL) is called exactly once with `user_data`
+/// when no call of `callback` is running or can start any more: if this
+/// call fails, before it returns; otherwise after `nyc_unsubscribe` and
+/// after every delivery under way at that moment, on whichever thread
+/// finishes last.
+/// Release the callback's state there, not after `nyc_unsubscribe`: an
+/// unsubscribe made from inside a callback does not wait for deliveries
+/// running on other threads.
+///
 /// Statuses: `NYC_OK`; `NYC_INVALID_ARGUMENT` (NULL handle, `callback` or
 /// `out`, NULL `channel` with a length); `NYC_TOO_LARGE` (a channel longer
 /// than `max_key_size + 64`).
@@ -119,8 +146,9 @@ pub unsafe extern "C" fn nyc_subscribe(
 /// # Safety
 /// `cache` is NULL or live; `channel` is NULL or `channel_len` readable
 /// bytes; `out` is NULL or writable; `callback` may be called from any
-/// thread with `user_data` until `nyc_unsubscribe` returns, and never
-/// unwinds.
+/// thread with `user_data` until `free_user_data` is called (or, without
+/// one, until `nyc_unsubscribe` returns when it is not called from a
+/// callback), and neither function unwinds.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nyc_subscribe_callback(
     cache: *const nyc_cache,
@@ -129,10 +157,17 @@ pub unsafe extern "C" fn nyc_subscribe_callback(
     is_pattern: c_int,
     callback: nyc_message_callback,
     user_data: *mut c_void,
+    free_user_data: nyc_free_callback,
     out: *mut *mut nyc_subscription,
 ) -> nyc_status {
+    // Made first and moved into the body: on every failure (even a NULL
+    // handle, where the body never runs) it is dropped, releasing user_data.
+    let user = UserData {
+        ptr: user_data,
+        free: free_user_data,
+    };
     // SAFETY: `cache` is NULL or live, as the caller promises.
-    with_cache(unsafe { cache.as_ref() }, |c| {
+    with_cache(unsafe { cache.as_ref() }, move |c| {
         // SAFETY: the caller promises `out` NULL or writable and the channel range readable.
         let (out, channel) = unsafe {
             (
@@ -143,7 +178,6 @@ pub unsafe extern "C" fn nyc_subscribe_callback(
         let Some(callback) = callback else {
             return Err(Error::new(ErrorKind::InvalidArgument, "callback is NULL"));
         };
-        let user = UserData(user_data);
         let deliver = move |m: &Message| {
             let (pattern, pattern_len) = match m.pattern() {
                 Some(p) => (p.as_ptr().cast::<c_void>(), p.len()),
@@ -391,6 +425,7 @@ mod tests {
                     0,
                     Some(record),
                     user,
+                    None,
                     &mut cb
                 ),
                 nyc_status::NYC_OK
@@ -465,6 +500,7 @@ mod tests {
                     0,
                     None,
                     std::ptr::null_mut(),
+                    None,
                     &mut no_sub
                 ),
                 nyc_status::NYC_INVALID_ARGUMENT

@@ -225,16 +225,24 @@ impl Set {
         if count >= len as u64 {
             return Ok(self.members());
         }
-        // A partial Fisher-Yates shuffle of the positions.
+        let count = count as usize;
+        if count.saturating_mul(4) <= len {
+            // Few of many: draw positions, rejecting repeats, so a call
+            // costs O(count) rather than O(len) (SRANDMEMBER of one member
+            // on a set of millions).
+            let mut seen = std::collections::HashSet::with_capacity(count);
+            while seen.len() < count {
+                seen.insert(random_below(len));
+            }
+            return Ok(seen.into_iter().map(|i| self.at(i)).collect());
+        }
+        // Most of them: a partial Fisher-Yates shuffle of the positions.
         let mut positions: Vec<usize> = (0..len).collect();
-        for k in 0..count as usize {
+        for k in 0..count {
             let j = k + random_below(len - k);
             positions.swap(k, j);
         }
-        Ok(positions[..count as usize]
-            .iter()
-            .map(|&i| self.at(i))
-            .collect())
+        Ok(positions[..count].iter().map(|&i| self.at(i)).collect())
     }
 }
 
@@ -245,6 +253,21 @@ mod tests {
     fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         v.sort();
         v
+    }
+
+    #[test]
+    fn random_members_are_distinct_whether_few_or_most_are_asked() {
+        let mut s = Set::default();
+        let members: Vec<Vec<u8>> = (0..1000).map(|i| format!("m{i}").into_bytes()).collect();
+        let refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+        s.add(&refs).unwrap();
+        for count in [1i64, 3, 250, 251, 999] {
+            let got = s.random(count).unwrap();
+            assert_eq!(got.len(), count as usize);
+            let distinct: std::collections::HashSet<_> = got.iter().collect();
+            assert_eq!(distinct.len(), got.len(), "count {count}: a member came twice");
+            assert!(got.iter().all(|m| s.contains(m)));
+        }
     }
 
     #[test]

@@ -180,11 +180,11 @@ static void test_callback(void) {
     OK(nyc_open("maintenance_ms=0", &st.cache));
     nyc_subscription *out = NULL;
     OK(nyc_subscribe(st.cache, S("out"), 0, 0, &out));
-    OK(nyc_subscribe_callback(st.cache, S("cb.*"), 1, on_message, &st, &st.self));
+    OK(nyc_subscribe_callback(st.cache, S("cb.*"), 1, on_message, &st, NULL, &st.self));
     CHECK(nyc_subscription_fd(st.self) == -1);
     nyc_array *a = NULL;
     CHECK_ST(nyc_subscription_drain(st.self, 0, &a), NYC_INVALID_ARGUMENT);
-    CHECK_ST(nyc_subscribe_callback(st.cache, S("x"), 0, NULL, NULL, &out), NYC_INVALID_ARGUMENT);
+    CHECK_ST(nyc_subscribe_callback(st.cache, S("x"), 0, NULL, NULL, NULL, &out), NYC_INVALID_ARGUMENT);
 
     size_t n = 0;
     OK(nyc_publish(st.cache, S("cb.ping"), S("hello"), &n));
@@ -299,7 +299,7 @@ static void test_unsubscribe_while_publishing(void) {
         CHECK(calls != NULL);
         atomic_init(calls, 0);
         nyc_subscription *cb = NULL, *q = NULL;
-        OK(nyc_subscribe_callback(c, S("t.*"), 1, count_call, calls, &cb));
+        OK(nyc_subscribe_callback(c, S("t.*"), 1, count_call, calls, NULL, &cb));
         OK(nyc_subscribe(c, S("t.1"), 0, 4, &q));
         sched_yield();
         nyc_unsubscribe(cb);
@@ -331,6 +331,84 @@ static void test_outlives_cache(void) {
     nyc_unsubscribe(q);
 }
 
+/* ---- free_user_data: the library releases a callback's state ---- */
+
+static atomic_int freed;
+static atomic_bool b_running, b_release;
+static nyc_subscription *sub_b;
+
+static void count_free(void *user) {
+    (void)user;
+    atomic_fetch_add(&freed, 1);
+}
+
+/* B's callback: holds its delivery open until told to finish. */
+static void b_slow(void *user, const void *channel, size_t channel_len, const void *pattern,
+                   size_t pattern_len, const void *data, size_t data_len) {
+    (void)user, (void)channel, (void)channel_len, (void)pattern, (void)pattern_len, (void)data, (void)data_len;
+    atomic_store(&b_running, true);
+    while (!atomic_load(&b_release)) sched_yield();
+}
+
+/* A's callback: unsubscribes B, from inside a callback (so it does not wait). */
+static void a_closes_b(void *user, const void *channel, size_t channel_len, const void *pattern,
+                       size_t pattern_len, const void *data, size_t data_len) {
+    (void)user, (void)channel, (void)channel_len, (void)pattern, (void)pattern_len, (void)data, (void)data_len;
+    nyc_unsubscribe(sub_b);
+    sub_b = NULL;
+}
+
+static void *publish_b(void *cache) {
+    size_t n = 0;
+    OK(nyc_publish(cache, S("b"), S("m"), &n));
+    CHECK(n == 1);
+    return NULL;
+}
+
+static void test_free_user_data(void) {
+    nyc_cache *c = NULL;
+    OK(nyc_open("maintenance_ms=0", &c));
+    nyc_subscription *s = NULL;
+    /* A failed subscribe releases user_data before returning. */
+    atomic_store(&freed, 0);
+    CHECK_ST(nyc_subscribe_callback(c, S("x"), 0, NULL, NULL, count_free, &s), NYC_INVALID_ARGUMENT);
+    CHECK(atomic_load(&freed) == 1);
+    CHECK_ST(nyc_subscribe_callback(NULL, S("x"), 0, count_call, NULL, count_free, &s), NYC_INVALID_ARGUMENT);
+    CHECK(atomic_load(&freed) == 2);
+    /* A plain unsubscribe releases it once. */
+    atomic_store(&freed, 0);
+    atomic_int calls;
+    atomic_init(&calls, 0);
+    OK(nyc_subscribe_callback(c, S("x"), 0, count_call, &calls, count_free, &s));
+    OK(nyc_publish(c, S("x"), S("m"), NULL));
+    CHECK(atomic_load(&freed) == 0);
+    nyc_unsubscribe(s);
+    CHECK(atomic_load(&freed) == 1 && atomic_load(&calls) == 1);
+
+    /* B's callback is running on another thread when A's callback
+     * unsubscribes B: B's state is released only when that call returns. */
+    atomic_store(&freed, 0);
+    atomic_store(&b_running, false);
+    atomic_store(&b_release, false);
+    nyc_subscription *a = NULL;
+    OK(nyc_subscribe_callback(c, S("b"), 0, b_slow, NULL, count_free, &sub_b));
+    OK(nyc_subscribe_callback(c, S("a"), 0, a_closes_b, NULL, NULL, &a));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, publish_b, c) == 0);
+    while (!atomic_load(&b_running)) sched_yield();
+    OK(nyc_publish(c, S("a"), S("close b"), NULL)); /* returns: it did not wait for B */
+    CHECK(sub_b == NULL);
+    CHECK(atomic_load(&freed) == 0); /* B's callback still runs: not released */
+    atomic_store(&b_release, true);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(atomic_load(&freed) == 1); /* released by the delivering thread */
+    size_t n = 9;
+    OK(nyc_publish(c, S("b"), S("m"), &n));
+    CHECK(n == 0);
+    nyc_unsubscribe(a);
+    nyc_close(c);
+}
+
 int main(void) {
     test_queue();
     test_callback();
@@ -338,6 +416,7 @@ int main(void) {
     test_poll_thread();
     test_unsubscribe_while_publishing();
     test_outlives_cache();
+    test_free_user_data();
     printf("test_pubsub: %lu checks passed\n", (unsigned long)atomic_load(&checks));
     return 0;
 }

@@ -227,7 +227,7 @@ _declare("nyc_zcount", _status, _cache, _bytes, c_size_t, c_double, c_double, c_
 # address (ctypes.cast of a CFUNCTYPE object, kept alive by the caller).
 _sub = c_void_p  # struct nyc_subscription *
 _declare("nyc_subscribe", _status, _cache, _bytes, c_size_t, c_int, c_size_t, POINTER(c_void_p))
-_declare("nyc_subscribe_callback", _status, _cache, _bytes, c_size_t, c_int, c_void_p, c_void_p, POINTER(c_void_p))
+_declare("nyc_subscribe_callback", _status, _cache, _bytes, c_size_t, c_int, c_void_p, c_void_p, c_void_p, POINTER(c_void_p))
 _declare("nyc_publish", _status, _cache, _bytes, c_size_t, _bytes, c_size_t, _size_out)
 _declare("nyc_subscription_drain", _status, _sub, c_size_t, _array_out)
 _declare("nyc_subscription_fd", c_int, _sub)

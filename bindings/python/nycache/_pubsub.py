@@ -12,6 +12,7 @@ released its locks.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import select
 import threading
 from collections import deque
@@ -36,6 +37,22 @@ _OK, _NOT_FOUND = 0, 1
 _CALLBACK = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t)
 
 _GLOB_CHARACTERS = frozenset(b"*?[")
+
+# The trampolines of live callback subscriptions, by the token passed to the
+# library as user_data. The library owns a callback from the subscribe on:
+# it calls `_release` with the token once no delivery can run any more
+# (which, for an unsubscribe made from inside another callback, can be after
+# `close()` returned, on another thread); only then is the trampoline let go.
+_trampolines: dict[int, Any] = {}
+_tokens = itertools.count(1)
+
+
+def _release(token: int | None) -> None:
+    _trampolines.pop(token or 0, None)
+
+
+# Module-level: it must outlive every subscription.
+_RELEASE = CFUNCTYPE(None, c_void_p)(_release)
 
 
 class Message(NamedTuple):
@@ -70,8 +87,10 @@ class Subscription:
         self._handle: c_void_p | None = handle
         self.topic = topic
         self.is_pattern = is_pattern
-        self._callback = callback  # the ctypes trampoline: alive until unsubscribed
+        self._callback = callback  # a callback subscription (its trampoline lives in _trampolines)
         self._messages: deque[Message] = deque()
+        self._waiters: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+        self._fd = -1 if callback is not None else int(lib.nyc_subscription_fd(handle))
         # The library forbids an unsubscribe racing with another call on the
         # same handle: drains and the close take this lock.
         self._lock = threading.Lock()
@@ -105,7 +124,9 @@ class Subscription:
         self._messages.extend(Message(channel, data, pattern) for channel, data in zip(it, it))
 
     def get_nowait(self) -> Message | None:
-        """The oldest waiting message, or None if none waits."""
+        """The oldest waiting message, or None if none waits. It takes
+        every message waiting in the library at once, so after the
+        descriptor reads as ready, call it until it returns None."""
         if not self._messages:
             self._drain()
         return self._messages.popleft() if self._messages else None
@@ -123,31 +144,73 @@ class Subscription:
 
     async def get(self) -> Message:
         """The oldest message, waiting for one without blocking the event
-        loop (the descriptor is watched with ``loop.add_reader``)."""
+        loop: one reader per loop watches the descriptor
+        (``loop.add_reader``) and wakes every task waiting in that loop.
+        Raises ``CacheClosed`` if the subscription is closed meanwhile."""
         while True:
             message = self.get_nowait()
             if message is not None:
                 return message
             loop = asyncio.get_running_loop()
             ready = loop.create_future()
-            fd = self.fileno()
-            def wake() -> None:
-                if not ready.done():
-                    ready.set_result(None)
-
-            loop.add_reader(fd, wake)
+            waiting = self._waiters.get(loop)
+            if waiting is None:
+                waiting = self._waiters[loop] = []
+                loop.add_reader(self.fileno(), self._wake, loop)
+            waiting.append(ready)
             try:
                 await ready
             finally:
+                if ready in waiting:  # cancelled: stop waiting
+                    waiting.remove(ready)
+                    if not waiting and self._waiters.get(loop) is waiting:
+                        self._unwatch(loop)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The descriptor is readable: wake this loop's waiting tasks (each
+        then takes a message or waits again)."""
+        self._unwatch(loop)
+
+    def _unwatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self._waiters.pop(loop, [])
+        if self._handle is not None:  # else close() removed the reader
+            loop.remove_reader(self._fd)
+        for ready in waiting:
+            if not ready.done():
+                ready.set_result(None)
+
+    def _wake_waiters(self) -> None:
+        """Called by ``close()`` before the descriptor goes: stops watching
+        it in every loop and wakes the waiting tasks (they then see the
+        subscription closed)."""
+        for loop, waiting in list(self._waiters.items()):
+            self._waiters.pop(loop, None)
+            fd = self._fd
+            def stop(loop: asyncio.AbstractEventLoop = loop, waiting: list = waiting, fd: int = fd) -> None:
                 loop.remove_reader(fd)
+                for ready in waiting:
+                    if not ready.done():
+                        ready.set_result(None)
+
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                stop()  # the descriptor is still open: remove it now
+            else:
+                loop.call_soon_threadsafe(stop)
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> Message:
-        if self._handle is None:
-            raise StopAsyncIteration
-        return await self.get()
+        try:
+            return await self.get()
+        except _errors.CacheClosed:
+            if self._handle is None:
+                raise StopAsyncIteration from None
+            raise
 
     def fileno(self) -> int:
         """A descriptor readable exactly while messages wait in the
@@ -172,14 +235,18 @@ class Subscription:
     # -- lifecycle -----------------------------------------------------------
 
     def close(self) -> None:
-        """Unsubscribes. A callback is never called again once this
-        returns (except when called from inside that callback, on a
-        callback running on another thread). Closing twice is harmless."""
+        """Unsubscribes: no delivery starts afterwards, and unless called
+        from inside a callback, the deliveries running on other threads have
+        ended when it returns. Tasks awaiting ``get()`` wake up with
+        ``CacheClosed`` (``async for`` ends). Closing twice is harmless."""
+        # The lock only keeps drains out; the unsubscribe runs outside it,
+        # so a callback that closes its own subscription while another
+        # thread closes it too cannot deadlock on the lock.
         with self._lock:
             handle, self._handle = self._handle, None
-            if handle is not None:
-                lib.nyc_unsubscribe(handle)
-        self._callback = None  # now nothing can call the trampoline
+        if handle is not None:
+            self._wake_waiters()
+            lib.nyc_unsubscribe(handle)
 
     unsubscribe = close
 
@@ -240,9 +307,13 @@ class _PubSub:
             if not callable(callback):
                 raise TypeError(f"callback must be callable, not {type(callback).__name__}")
             trampoline = _CALLBACK(_deliver_to(callback, topic if is_pattern else None))
+            token = next(_tokens)
+            _trampolines[token] = trampoline
+            # On failure the library has already called _release(token).
             status = lib.nyc_subscribe_callback(
-                self._h, topic, len(topic), int(is_pattern), cast(trampoline, c_void_p), None, byref(handle)
-            )
+                self._h, topic, len(topic), int(is_pattern), cast(trampoline, c_void_p), token,
+                cast(_RELEASE, c_void_p), byref(handle),
+            )  # fmt: skip
         if status != _OK:
             raise self._fail(status)
         return Subscription(handle, topic, is_pattern, trampoline)

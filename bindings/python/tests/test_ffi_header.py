@@ -58,6 +58,7 @@ def _allowed(ctype: str) -> tuple:
         "void": (None,),
         # A function-pointer typedef: passed as an address.
         "nyc_message_callback": (c_void_p,),
+        "nyc_free_callback": (c_void_p,),
     }
     if t in scalars:
         return scalars[t]

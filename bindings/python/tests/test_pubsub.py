@@ -186,9 +186,12 @@ def test_bad_input(cache):
 
 
 def test_many_threads_publish_while_others_unsubscribe(cache):
+    from nycache import _pubsub
+
     received = []
     stop = threading.Event()
     errors = []
+    before = len(_pubsub._trampolines)
 
     def publisher():
         try:
@@ -200,16 +203,125 @@ def test_many_threads_publish_while_others_unsubscribe(cache):
     threads = [threading.Thread(target=publisher) for _ in range(2)]
     for t in threads:
         t.start()
+    queued = 0
     for _ in range(200):
         sub = cache.subscribe("load", callback=received.append)
         queue = cache.subscribe("load", capacity=8)
-        queue.get_nowait()
+        queued += queue.wait(timeout=30) is not None
         sub.close()
         queue.close()
     stop.set()
     for t in threads:
         t.join()
     assert not errors
+    assert queued == 200  # every queue got messages while others came and went
+    assert received  # and callbacks were delivered
     count = len(received)
     cache.publish("load", b"m")
     assert len(received) == count  # every callback subscription is gone
+    assert len(_pubsub._trampolines) == before  # every callback was released
+
+
+def test_two_tasks_waiting_on_one_subscription_both_get_messages(cache):
+    sub = cache.subscribe("ch")
+
+    async def main():
+        tasks = [asyncio.ensure_future(sub.get()) for _ in range(2)]
+        await asyncio.sleep(0)  # both wait now
+        await asyncio.sleep(0)
+        cache.publish("ch", b"one")
+        cache.publish("ch", b"two")
+        return await asyncio.wait_for(asyncio.gather(*tasks), 30)
+
+    got = asyncio.run(main())
+    assert sorted(m.data for m in got) == [b"one", b"two"]
+
+
+def test_closing_wakes_the_tasks_waiting_on_it(cache):
+    sub = cache.subscribe("ch")
+
+    async def main():
+        waiter = asyncio.ensure_future(sub.get())
+
+        async def iterate():
+            return [m async for m in sub]
+
+        iterating = asyncio.ensure_future(iterate())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        sub.close()
+        with pytest.raises(nycache.CacheClosed):
+            await asyncio.wait_for(waiter, 30)
+        return await asyncio.wait_for(iterating, 30)  # async for simply ends
+
+    assert asyncio.run(main()) == []
+
+
+def test_a_callback_closing_its_subscription_while_another_thread_closes_it(cache):
+    entered, go_on = threading.Event(), threading.Event()
+
+    def once(m):
+        entered.set()
+        go_on.wait(30)
+        sub.close()  # a one-shot subscription closes itself
+
+    sub = cache.subscribe("ch", callback=once)
+    t = threading.Thread(target=cache.publish, args=("ch", b"m"))
+    t.start()
+    assert entered.wait(30)
+    closer = threading.Thread(target=sub.close)  # waits for the running callback
+    closer.start()
+    go_on.set()
+    closer.join(30)
+    t.join(30)
+    assert not closer.is_alive() and not t.is_alive()  # no deadlock
+    assert sub.closed
+
+
+def test_a_callback_closed_from_another_callback_stays_alive_until_it_returns(cache):
+    from nycache import _pubsub
+
+    running, finish = threading.Event(), threading.Event()
+    seen = []
+    before = len(_pubsub._trampolines)
+
+    def slow(m):
+        running.set()
+        finish.wait(30)
+        seen.append(m.data)  # still runs, after its subscription was closed
+
+    b = cache.subscribe("b", callback=slow)
+    a = cache.subscribe("a", callback=lambda m: b.close())
+    t = threading.Thread(target=cache.publish, args=("b", b"late"))
+    t.start()
+    assert running.wait(30)
+    cache.publish("a", b"close b")  # returns at once: inside a callback, close does not wait
+    assert b.closed
+    assert len(_pubsub._trampolines) == before + 2  # b's trampoline is kept while it runs
+    finish.set()
+    t.join(30)
+    assert seen == [b"late"]
+    assert len(_pubsub._trampolines) == before + 1  # released by the delivering thread
+    a.close()
+    assert len(_pubsub._trampolines) == before
+
+
+def test_expired_events_reach_a_callback_on_the_maintenance_thread():
+    import time
+
+    with nycache.Cache(notify_keyspace_events="Ex", maintenance_ms=5) as c:
+        got = threading.Event()
+        where = []
+
+        def on_expired(m):
+            where.append((m.data, threading.current_thread() is threading.main_thread()))
+            got.set()
+
+        sub = c.subscribe("__keyevent__:expired", callback=on_expired)
+        c.set("short", b"v", ttl=0.01)
+        # The background pass, not a read, must find it: wait for it.
+        deadline = time.monotonic() + 30
+        while not got.wait(0.01) and time.monotonic() < deadline:
+            pass
+        assert where == [(b"short", False)]
+        sub.close()
