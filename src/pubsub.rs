@@ -652,7 +652,9 @@ impl Subscription {
             max.min(items.len())
         };
         let out: Vec<Message> = items.drain(..n).collect();
-        if items.is_empty() && n > 0 {
+        // Whenever the queue is empty, even if this drain took nothing: a
+        // stray wake-up must not leave the descriptor readable for ever.
+        if items.is_empty() {
             q.signal.clear();
         }
         out
@@ -706,6 +708,12 @@ impl fmt::Debug for Subscription {
 /// messages; raised and cleared under the queue's lock.
 struct Signal {
     fd: i32,
+    /// The process that made the descriptor. A child forked later shares
+    /// the descriptor's counter with this process (the file description is
+    /// inherited), so it must never raise or clear it: events its own copy
+    /// of the cache delivers would wake the parent on an empty queue, and
+    /// its drains would swallow the parent's wake-ups.
+    pid: u32,
 }
 
 impl Signal {
@@ -720,12 +728,18 @@ impl Signal {
                 format!("eventfd failed: {e}"),
             ));
         }
-        Ok(Signal { fd })
+        Ok(Signal {
+            fd,
+            pid: std::process::id(),
+        })
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn new() -> Result<Signal> {
-        Ok(Signal { fd: -1 })
+        Ok(Signal {
+            fd: -1,
+            pid: std::process::id(),
+        })
     }
 
     fn fd(&self) -> Option<i32> {
@@ -734,7 +748,7 @@ impl Signal {
 
     /// Makes the descriptor readable.
     fn raise(&self) {
-        if self.fd >= 0 {
+        if self.fd >= 0 && std::process::id() == self.pid {
             let one: u64 = 1;
             // SAFETY: `fd` is our open eventfd; the buffer is 8 readable bytes. A failure (counter saturated) leaves it readable, which is the goal.
             let _ = unsafe { libc::write(self.fd, (&raw const one).cast(), 8) };
@@ -743,7 +757,7 @@ impl Signal {
 
     /// Makes the descriptor not readable (resets the counter to 0).
     fn clear(&self) {
-        if self.fd >= 0 {
+        if self.fd >= 0 && std::process::id() == self.pid {
             let mut n: u64 = 0;
             // SAFETY: `fd` is our open, non-blocking eventfd; the buffer is 8 writable bytes. EAGAIN (already 0) is fine.
             let _ = unsafe { libc::read(self.fd, (&raw mut n).cast(), 8) };

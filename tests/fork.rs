@@ -490,6 +490,44 @@ fn phase_repeated_forks(failures: &mut Vec<String>) {
     }
 }
 
+/// Phase 5: a subscription made before the fork keeps its descriptor to the
+/// parent. The child's copy of the cache delivers keyspace events into the
+/// child's copy of the queue, but must not touch the shared eventfd: the
+/// parent's descriptor stays unreadable while its queue is empty, and a
+/// child's drain does not swallow the parent's wake-up.
+fn phase_subscription_descriptor(failures: &mut Vec<String>) {
+    let cache = Cache::new(config("notify_keyspace_events=Es maintenance_ms=0")).unwrap();
+    let sub = cache.subscribe(nycache::Topic::Channel(b"__keyevent__:set"), 16).unwrap();
+    let fd = sub.fd().expect("an eventfd on Linux");
+    let readable = move || {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, zero timeout.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    };
+    cache.set(b"before", b"1", None).unwrap(); // the parent has one message waiting
+    run_child(failures, "subscription descriptor", CHILD_LIMIT, &[(1, "the child's set produced no event in its queue"), (2, "the child's drain left the queue non-empty")], || {
+        cache.set(b"in-child", b"1", None).unwrap();
+        if sub.pending() != 2 {
+            return 1;
+        }
+        sub.drain(0);
+        if sub.pending() != 0 {
+            return 2;
+        }
+        0
+    });
+    if !readable() {
+        failures.push("subscription descriptor: the child's drain cleared the parent's wake-up".into());
+    }
+    let got = sub.drain(0);
+    if got.len() != 1 || got[0].payload() != b"before" {
+        failures.push(format!("subscription descriptor: the parent's queue changed: {} messages", got.len()));
+    }
+    if readable() {
+        failures.push("subscription descriptor: readable with an empty queue after the child's events".into());
+    }
+}
+
 #[test]
 fn fork_protocol() {
     let mut failures = Vec::new();
@@ -497,5 +535,6 @@ fn fork_protocol() {
     phase_unkeyed_first_call(&mut failures);
     phase_close_and_drop_in_child(&mut failures);
     phase_repeated_forks(&mut failures);
+    phase_subscription_descriptor(&mut failures);
     assert!(failures.is_empty(), "fork checks failed:\n  - {}", failures.join("\n  - "));
 }

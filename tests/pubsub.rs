@@ -116,6 +116,19 @@ fn keyspace_events_for_set_del_and_expiry() {
 }
 
 #[test]
+fn a_write_with_a_ttl_already_past_is_an_expired_event() {
+    let (c, _) = clocked("Kx", 0);
+    let s = c.subscribe(Topic::Pattern(b"__keyspace__:*"), 0).unwrap();
+    c.set(b"new", b"v", Some(Duration::ZERO)).unwrap(); // a new key
+    c.set(b"old", b"v", None).unwrap();
+    c.set(b"old", b"v", Some(Duration::ZERO)).unwrap(); // an existing one
+    assert_eq!(
+        texts(&s.drain(0)),
+        [pair("__keyspace__:new", "expired"), pair("__keyspace__:old", "expired")]
+    );
+}
+
+#[test]
 fn keyspace_events_are_opt_in_and_filtered() {
     let (off, _) = clocked("", 0);
     let s = off.subscribe(Topic::Pattern(b"*"), 0).unwrap();

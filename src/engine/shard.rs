@@ -711,6 +711,10 @@ impl Shard {
             (Condition::Present, None) | (Condition::Version(_), None) => {
                 return Err(Error::new(ErrorKind::NotFound, "key not found"));
             }
+            (Condition::Version(_), Some(i)) if self.nodes[i as usize].encoding() == Encoding::Collection => {
+                // As `gets` says of this key: it holds another type.
+                return Err(wrong_type());
+            }
             (Condition::Version(v), Some(i)) => {
                 // An entry without a version was written since any `gets`
                 // (or never read with one): no version the caller holds can
@@ -730,7 +734,11 @@ impl Shard {
             // value, as if it expired at once; nothing is evicted for it.
             match existing {
                 Some(i) => self.remove(i, Removal::ExpiredLazy),
-                None => self.counters.expired_lazy += 1,
+                None => {
+                    self.counters.expired_lazy += 1;
+                    // As `remove` records for an existing key.
+                    self.events.record(KeyEvent::Expired, value.block.key());
+                }
             }
             self.counters.sets += 1;
             return Ok(());

@@ -91,8 +91,9 @@ impl List {
                         .map_err(|_| Error::new(ErrorKind::OutOfMemory, "list growth"))?;
                 }
                 for item in items {
-                    *heap += heap_of(item);
                     let b = boxed(item)?;
+                    // Counted once the allocation succeeded.
+                    *heap += heap_of(item);
                     if front {
                         d.push_front(b)
                     } else {

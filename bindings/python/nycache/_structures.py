@@ -151,7 +151,8 @@ def _parse_float(text: str, bounded: bool) -> float:
     """Redis's reading of a number's text; NaN when it is not one, so that
     the library reports it (after the checks Redis makes first).
     ``bounded``: a finite text that overflows is refused, as ZADD does."""
-    if not text or "_" in text or text[0].isspace() or text[-1].isspace():
+    # ASCII only: Python's float() also reads other scripts' digits.
+    if not text or not text.isascii() or "_" in text or text[0].isspace() or text[-1].isspace():
         return math.nan
     try:
         value = float(text)
@@ -159,6 +160,8 @@ def _parse_float(text: str, bounded: bool) -> float:
         return math.nan
     if bounded and math.isinf(value) and "inf" not in text.lower():
         return math.nan
+    if value == 0.0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        return math.nan  # underflow ("1e-400"): strtod's ERANGE, refused by Redis
     return value
 
 

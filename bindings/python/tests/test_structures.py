@@ -595,6 +595,8 @@ def test_wrong_type_both_ways(cache, kind):
         cache.incr("coll")
     with pytest.raises(TypeError):  # WrongType is a TypeError too
         cache.gets("coll")
+    with pytest.raises(WrongType):  # not a version mismatch: another type
+        cache.cas("coll", b"v", 1)
     assert cache.get_many(["coll"]) == {}  # batches see a collection as absent, as MGET
     assert "coll" in cache and cache.exists("coll")
     assert cache.expire("coll", 60) and 0 < cache.ttl("coll") <= 60
@@ -638,6 +640,15 @@ def test_key_and_element_limits():
             c.hset("h", "f", "v" * 17)
         with pytest.raises(nycache.KeyTooLarge):
             c.llen("k" * 9)
+
+
+def test_score_text_redis_refuses_is_refused():
+    with nycache.Cache() as c:
+        for text in ("1e-400", "\u0661", "1_0", " 1", ""):
+            with pytest.raises(NotANumber):
+                c.zadd("z", {"m": text})
+        assert not c.exists("z")
+        assert c.zadd("z", {"m": "1e-300"}) == 1  # small, but not underflow
 
 
 def test_a_collection_cannot_outgrow_its_shard():
