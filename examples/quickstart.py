@@ -1,5 +1,5 @@
 """nycache from Python: store and read values, TTLs, counters, batches,
-a memoized function and the stats.
+a memoized function, data structures, pub/sub and the stats.
 
 Run from a checkout: make demo (or PYTHONPATH=bindings/python python3 examples/quickstart.py
 after `make release`); from an installed wheel: python3 quickstart.py.
@@ -60,6 +60,17 @@ with nycache.Cache(max_memory="64MiB", policy="adaptive") as cache:
     objects.set("session", {"user": "ada", "roles": ["admin"]})
     print("session:", objects.get("session"))
     objects.close()
+
+    # Redis-style data structures (redis-py names): bytes in, bytes out.
+    cache.rpush("queue", "job-1", "job-2")
+    print("lpop:", cache.lpop("queue"), "| left:", cache.lrange("queue", 0, -1))
+    cache.zadd("board", {"ada": 31, "bob": 27, "cy": 35})
+    print("top 2:", cache.zrange("board", 0, 1, desc=True, withscores=True))
+
+    # Pub/sub: a pattern subscription read from a queue.
+    with cache.subscribe("news.*") as sub:
+        receivers = cache.publish("news.python", b"3.14 is out")
+        print(f"published to {receivers}: {sub.get_nowait()}")
 
     s = cache.stats()
     print(f"stats: {s.entries} entries, {s.hits} hits, {s.misses} misses, hit rate {s.hit_rate:.0%}, "
