@@ -334,9 +334,15 @@ impl S3Fifo {
                         self.move_to_main(nodes, t);
                         continue;
                     }
+                    // Main's CLOCK hand turns whatever the duel's outcome
+                    // (its rotation is part of the policy's state), but a
+                    // candidate at or under the margin cannot win (the
+                    // victim's estimate is >= 0): skip the victim's key hash
+                    // and sketch lookup then. Under churn most candidates
+                    // are new keys (estimate 0 or 1), so this is most duels.
                     let v = self.main_victim(nodes);
                     let sketch = self.sketch.as_ref().expect("adaptive");
-                    if v != NIL && tf > sketch.frequency(hash_of(&nodes[v as usize])) + DUEL_MARGIN {
+                    if v != NIL && tf > DUEL_MARGIN && tf > sketch.frequency(hash_of(&nodes[v as usize])) + DUEL_MARGIN {
                         self.move_to_main(nodes, t);
                         return v;
                     }
