@@ -220,12 +220,19 @@ impl S3Fifo {
 
     /// Feeds a sampled read to the LRU guard and acts on its verdict: LRU
     /// clearly ahead switches to CLOCK mode for `backoff` verdicts, after
-    /// which the policy is tried again.
+    /// which the policy is tried again. The sample test is inlined into
+    /// every read; the rest (a sampled read, one in
+    /// `1024 / capacity` above 1024 entries) stays out of line.
+    #[inline(always)]
     fn guard_record(&mut self, hash: u64, hit: bool) {
-        let Some(g) = &mut self.guard else { return };
-        if !g.sampled(hash) {
-            return;
+        if self.guard.as_ref().is_some_and(|g| g.sampled(hash)) {
+            self.guard_record_sampled(hash, hit);
         }
+    }
+
+    #[inline(never)]
+    fn guard_record_sampled(&mut self, hash: u64, hit: bool) {
+        let Some(g) = &mut self.guard else { return };
         let verdict = g.record(hash, hit);
         if verdict == Verdict::Pending {
             return;
