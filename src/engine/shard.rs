@@ -437,21 +437,27 @@ impl Shard {
     fn lookup(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> Option<u32> {
         let i = self.find(hash, key)?;
         if self.nodes[i as usize].is_expired(clock) {
-            self.remove(i, Removal::ExpiredLazy);
+            self.remove_hashed(i, Removal::ExpiredLazy, hash);
             return None;
         }
         Some(i)
     }
 
     fn remove(&mut self, i: u32, why: Removal) {
+        let hash = self.hash_key(self.nodes[i as usize].block().key());
+        self.remove_hashed(i, why, hash);
+    }
+
+    /// `remove` for a caller that already holds the hash of entry `i`'s key.
+    fn remove_hashed(&mut self, i: u32, why: Removal, hash: u64) {
         let key = self.nodes[i as usize].block().key();
+        debug_assert_eq!(hash, self.hash_key(key));
         let event = match why {
             Removal::Deleted => KeyEvent::Del,
             Removal::Evicted => KeyEvent::Evicted,
             Removal::ExpiredLazy | Removal::ExpiredActive => KeyEvent::Expired,
         };
         self.events.record(event, key);
-        let hash = self.hash_key(key);
         match self.table.find_entry(hash, |&j| j == i) {
             Ok(entry) => {
                 entry.remove();
@@ -498,15 +504,27 @@ impl Shard {
     fn evict_until(&mut self, extra: u64, new_entry: bool, clock: &dyn Clock) {
         while self.used + extra > self.budget || (new_entry && self.len >= self.max_entries) {
             let hasher = &self.hasher;
+            // The policy hashes the keys it compares, usually the victim's
+            // last (the small queue's tail, before it names it): keep the
+            // last hash and whose node it was, so that `remove` need not
+            // hash the victim's key again.
+            let last = std::cell::Cell::new((std::ptr::null::<Node>(), 0u64));
             let v = self.policy.victim(&mut self.nodes, &|n: &Node| {
                 use std::hash::BuildHasher;
-                hasher.hash_one(n.block().key())
+                let h = hasher.hash_one(n.block().key());
+                last.set((n as *const Node, h));
+                h
             });
             if v == NIL {
                 break;
             }
             let why = if self.nodes[v as usize].is_expired(clock) { Removal::ExpiredLazy } else { Removal::Evicted };
-            self.remove(v, why);
+            let (node, h) = last.get();
+            if std::ptr::eq(node, &self.nodes[v as usize]) {
+                self.remove_hashed(v, why, h);
+            } else {
+                self.remove(v, why);
+            }
         }
     }
 
@@ -546,7 +564,17 @@ impl Shard {
     /// one current record (its slot and tag) in the wheel, due no later than
     /// the expiry. A later expiry keeps the record (it fires early and
     /// reschedules); an earlier one replaces it, the old one going stale.
+    #[inline(always)]
     fn schedule_expiry(&mut self, i: u32, old: u64, new: u64) {
+        // An unchanged expiry (0 -> 0 on every write without a TTL) needs
+        // nothing: keep that case free of a call.
+        if old != new {
+            self.reschedule_expiry(i, old, new);
+        }
+    }
+
+    #[inline(never)]
+    fn reschedule_expiry(&mut self, i: u32, old: u64, new: u64) {
         if new != 0 && (old == 0 || new < old) {
             let node = &mut self.nodes[i as usize];
             node.bump_tag();
@@ -733,7 +761,7 @@ impl Shard {
             // Already expired (a zero TTL): the write succeeds and leaves no
             // value, as if it expired at once; nothing is evicted for it.
             match existing {
-                Some(i) => self.remove(i, Removal::ExpiredLazy),
+                Some(i) => self.remove_hashed(i, Removal::ExpiredLazy, hash),
                 None => {
                     self.counters.expired_lazy += 1;
                     // As `remove` records for an existing key.
@@ -761,7 +789,7 @@ impl Shard {
                 self.policy.on_write(&mut self.nodes, i, hash);
                 let charge = self.charge_for(&value.block, flags, new_expiry != 0);
                 self.make_room(charge, false, i, clock);
-                self.install(i, value, flags, new_expiry);
+                self.install(i, value, flags, new_expiry, Some(charge));
                 self.schedule_expiry(i, old_expiry, new_expiry);
                 self.events.record(KeyEvent::Set, self.nodes[i as usize].block().key());
             }
@@ -773,7 +801,7 @@ impl Shard {
                 self.reserve_one()?;
                 self.make_room(charge, true, NIL, clock);
                 let i = self.alloc_slot();
-                self.install(i, value, flags, at);
+                self.install(i, value, flags, at, Some(charge));
                 self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
                 let hasher = &self.hasher;
                 self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
@@ -818,8 +846,11 @@ impl Shard {
         node.word &= TAG_MASK | POLICY_MASK;
     }
 
-    /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it.
-    fn install(&mut self, i: u32, value: Prepared, flags: u32, expires_at: u64) {
+    /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it
+    /// `charge` when the caller computed it already (`charge_for` with the
+    /// same block, flags and expiry: a plain value's whole charge), else
+    /// what `charge_of` finds.
+    fn install(&mut self, i: u32, value: Prepared, flags: u32, expires_at: u64, charge: Option<u64>) {
         let node = &mut self.nodes[i as usize];
         node.word = (node.word & (TAG_MASK | POLICY_MASK)) | ((value.encoding as u64) << ENCODING_SHIFT);
         node.set_expires_at(expires_at);
@@ -831,14 +862,21 @@ impl Shard {
             self.flags.insert(i, flags);
         }
         node.block = Some(value.block);
-        self.used += self.charge_of(i);
+        let charge = match charge {
+            Some(c) => {
+                debug_assert_eq!(c, self.charge_of(i));
+                c
+            }
+            None => self.charge_of(i),
+        };
+        self.used += charge;
     }
 
     /// Removes the key; true if it was there.
     pub(crate) fn delete(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
         match self.lookup(hash, key, clock) {
             Some(i) => {
-                self.remove(i, Removal::Deleted);
+                self.remove_hashed(i, Removal::Deleted, hash);
                 true
             }
             None => false,
@@ -1048,7 +1086,7 @@ impl Shard {
         self.make_room(charge, true, NIL, clock);
         let i = self.alloc_slot();
         self.collections.insert(i, Box::new(coll));
-        self.install(i, Prepared { block, encoding: Encoding::Collection, raw_len: 0 }, 0, 0);
+        self.install(i, Prepared { block, encoding: Encoding::Collection, raw_len: 0 }, 0, 0, None);
         self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
         let hasher = &self.hasher;
         self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {

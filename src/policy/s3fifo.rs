@@ -220,12 +220,19 @@ impl S3Fifo {
 
     /// Feeds a sampled read to the LRU guard and acts on its verdict: LRU
     /// clearly ahead switches to CLOCK mode for `backoff` verdicts, after
-    /// which the policy is tried again.
+    /// which the policy is tried again. The sample test is inlined into
+    /// every read; the rest (a sampled read, one in
+    /// `1024 / capacity` above 1024 entries) stays out of line.
+    #[inline(always)]
     fn guard_record(&mut self, hash: u64, hit: bool) {
-        let Some(g) = &mut self.guard else { return };
-        if !g.sampled(hash) {
-            return;
+        if self.guard.as_ref().is_some_and(|g| g.sampled(hash)) {
+            self.guard_record_sampled(hash, hit);
         }
+    }
+
+    #[inline(never)]
+    fn guard_record_sampled(&mut self, hash: u64, hit: bool) {
+        let Some(g) = &mut self.guard else { return };
         let verdict = g.record(hash, hit);
         if verdict == Verdict::Pending {
             return;
@@ -334,9 +341,15 @@ impl S3Fifo {
                         self.move_to_main(nodes, t);
                         continue;
                     }
+                    // Main's CLOCK hand turns whatever the duel's outcome
+                    // (its rotation is part of the policy's state), but a
+                    // candidate at or under the margin cannot win (the
+                    // victim's estimate is >= 0): skip the victim's key hash
+                    // and sketch lookup then. Under churn most candidates
+                    // are new keys (estimate 0 or 1), so this is most duels.
                     let v = self.main_victim(nodes);
                     let sketch = self.sketch.as_ref().expect("adaptive");
-                    if v != NIL && tf > sketch.frequency(hash_of(&nodes[v as usize])) + DUEL_MARGIN {
+                    if v != NIL && tf > DUEL_MARGIN && tf > sketch.frequency(hash_of(&nodes[v as usize])) + DUEL_MARGIN {
                         self.move_to_main(nodes, t);
                         return v;
                     }
