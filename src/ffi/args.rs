@@ -46,6 +46,20 @@ pub(crate) fn nil() -> nyc_status {
     )
 }
 
+/// A single-element reply: the bytes as a value handle in `*out`, or nil.
+pub(crate) fn value_or_nil(
+    out: super::slice::Out<*mut super::handles::nyc_value>,
+    reply: Option<Vec<u8>>,
+) -> nyc_status {
+    match reply {
+        Some(v) => {
+            out.set(super::handles::nyc_value::owned(v));
+            nyc_status::NYC_OK
+        }
+        None => nil(),
+    }
+}
+
 /// An array of members, each followed by its score as Redis's reply text
 /// when `with_scores` (what `ZRANGE ... WITHSCORES` returns).
 pub(crate) fn scored_array(items: Vec<(Vec<u8>, f64)>, with_scores: bool) -> *mut nyc_array {

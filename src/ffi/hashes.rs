@@ -4,7 +4,7 @@
 
 use std::ffi::c_void;
 
-use super::args::{nil, slices, write_opt};
+use super::args::{nil, slices, value_or_nil, write_opt};
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::{nyc_array, nyc_value};
 use super::slice::{bytes, nyc_slice, out_param};
@@ -113,13 +113,7 @@ pub unsafe extern "C" fn nyc_hget(
                 out_param(out, "out")?,
             )
         };
-        match c.hget(key, field)? {
-            Some(v) => {
-                out.set(nyc_value::owned(v));
-                Ok(nyc_status::NYC_OK)
-            }
-            None => Ok(nil()),
-        }
+        Ok(value_or_nil(out, c.hget(key, field)?))
     })
 }
 

@@ -12,7 +12,7 @@
 
 use std::ffi::c_void;
 
-use super::args::{nil, slices, write_opt};
+use super::args::{nil, slices, value_or_nil, write_opt};
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::{nyc_array, nyc_value};
 use super::slice::{bytes, nyc_slice, out_param};
@@ -104,13 +104,10 @@ unsafe fn pop_one(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        match if front { c.lpop(key)? } else { c.rpop(key)? } {
-            Some(v) => {
-                out.set(nyc_value::owned(v));
-                Ok(nyc_status::NYC_OK)
-            }
-            None => Ok(nil()),
-        }
+        Ok(value_or_nil(
+            out,
+            if front { c.lpop(key)? } else { c.rpop(key)? },
+        ))
     })
 }
 
@@ -285,13 +282,7 @@ pub unsafe extern "C" fn nyc_lindex(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        match c.lindex(key, index)? {
-            Some(v) => {
-                out.set(nyc_value::owned(v));
-                Ok(nyc_status::NYC_OK)
-            }
-            None => Ok(nil()),
-        }
+        Ok(value_or_nil(out, c.lindex(key, index)?))
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::ffi::c_void;
 
-use super::args::{nil, slices, write_opt};
+use super::args::{nil, slices, value_or_nil, write_opt};
 use super::boundary::{nyc_cache, with_cache};
 use super::handles::{nyc_array, nyc_value};
 use super::slice::{bytes, nyc_slice, out_param};
@@ -157,13 +157,7 @@ pub unsafe extern "C" fn nyc_spop(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        match c.spop(key)? {
-            Some(v) => {
-                out.set(nyc_value::owned(v));
-                Ok(nyc_status::NYC_OK)
-            }
-            None => Ok(nil()),
-        }
+        Ok(value_or_nil(out, c.spop(key)?))
     })
 }
 
@@ -205,13 +199,7 @@ pub unsafe extern "C" fn nyc_srandmember(
     with_cache(unsafe { cache.as_ref() }, |c| {
         // SAFETY: the caller promises `key` is NULL or readable and `out` NULL or writable.
         let (key, out) = unsafe { (bytes(key, klen, "key")?, out_param(out, "out")?) };
-        match c.srandmember(key)? {
-            Some(v) => {
-                out.set(nyc_value::owned(v));
-                Ok(nyc_status::NYC_OK)
-            }
-            None => Ok(nil()),
-        }
+        Ok(value_or_nil(out, c.srandmember(key)?))
     })
 }
 
