@@ -17,6 +17,7 @@ use crate::codec::{self, Encoding};
 use crate::config::{Config, Resolved};
 use crate::engine::block::{Block, Value};
 use crate::engine::fork::{self, ForkLocks};
+use crate::engine::read::{QuietHits, ShardShared};
 use crate::engine::shard::{Access, Condition, ExpiryUpdate, KeyHasher, MAX_EXPIRY, Prepared, ReadInto, Shard, random_key_hasher, seeded_key_hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{Clock, SystemClock};
@@ -26,11 +27,13 @@ use crate::stats::Stats;
 /// A shard padded to its own cache lines, so that two shards' locks never
 /// share a line (false sharing would serialise unrelated keys).
 #[repr(align(128))]
-struct PaddedShard(Mutex<Shard>);
+struct PaddedShard(Mutex<Shard>, Arc<ShardShared>);
 
 struct Inner {
     shards: Box<[PaddedShard]>,
     shard_bits: u32,
+    /// Hits served without a lock, per shard, striped by thread.
+    quiet_hits: Arc<QuietHits>,
     hasher: KeyHasher,
     clock: Arc<dyn Clock>,
     config: Config,
@@ -111,21 +114,28 @@ impl Cache {
         let hasher = config.hash_seed.map_or_else(random_key_hasher, seeded_key_hasher);
         let now = clock.now_ms();
         let pubsub = Arc::new(Registry::new(config.notify_keyspace_events));
+        let quiet_hits = Arc::new(QuietHits::new(resolved.shards));
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
             .map(|i| {
-                PaddedShard(Mutex::new(Shard::new(
+                let shard = Shard::new(
                     hasher.clone(),
                     resolved.shard_budget,
                     resolved.shard_entry_limit(i),
                     config.policy,
+                    resolved.shards,
+                    i,
+                    quiet_hits.clone(),
                     now,
                     pubsub.event_log(),
-                )))
+                );
+                let shared = shard.shared().clone();
+                PaddedShard(Mutex::new(shard), shared)
             })
             .collect();
         let inner = Arc::new(Inner {
             shard_bits: resolved.shards.trailing_zeros(),
             shards,
+            quiet_hits,
             hasher,
             clock,
             config,
@@ -172,11 +182,15 @@ impl Cache {
 
     #[inline]
     fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        &self.inner.shards[self.shard_index(hash)].0
+    }
+
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
         self.check_fork();
-        // Bits 32.. choose the shard; hashbrown uses the low bits for the
-        // bucket and the top 7 for its tag, so the three stay independent.
-        let i = ((hash >> 32) as usize) & ((1usize << self.inner.shard_bits) - 1);
-        &self.inner.shards[i].0
+        // Bits 32.. choose the shard; the index uses the low bits for the
+        // group and the top 7 for its tag, so the three stay independent.
+        ((hash >> 32) as usize) & ((1usize << self.inner.shard_bits) - 1)
     }
 
     /// Runs `f` on the shard of `hash` under its lock, then publishes the
@@ -287,12 +301,8 @@ impl Cache {
     /// (otherwise nothing is written, and the caller can retry with a buffer
     /// of that size).
     pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
-        self.check_key(key)?;
-        let hash = self.hash(key);
-        match self.on_shard(hash, |s| s.read_into(hash, key, buf, &*self.inner.clock))? {
-            ReadInto::Missing => Ok(None),
-            ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
-        }
+        let cap = buf.len();
+        self.read_with::<false>(key, cap, |enc, stored, n, _| crate::codec::decode_into(enc, stored, &mut buf[..n]))
     }
 
     /// Like [`get_into`](Self::get_into) for a destination that is not a
@@ -309,7 +319,26 @@ impl Cache {
     ) -> Result<Option<usize>> {
         self.check_key(key)?;
         let hash = self.hash(key);
-        match self.on_shard(hash, |s| s.read_with::<WITH_VERSION>(hash, key, cap, &*self.inner.clock, fill))? {
+        let clock = &*self.inner.clock;
+        // A plain read first tries the shard's lock-free side (a "quiet"
+        // hit, see `engine::read`); anything else takes the lock.
+        let fill = if WITH_VERSION {
+            fill
+        } else {
+            let i = self.shard_index(hash);
+            match self.inner.shards[i].1.read_quiet(hash, key, cap, clock, fill) {
+                Ok(found) => {
+                    let found = found?;
+                    self.inner.quiet_hits.add(i);
+                    return Ok(match found {
+                        ReadInto::Missing => None,
+                        ReadInto::Copied(n) | ReadInto::TooSmall(n) => Some(n),
+                    });
+                }
+                Err(fill) => fill,
+            }
+        };
+        match self.on_shard(hash, |s| s.read_with::<WITH_VERSION>(hash, key, cap, clock, fill))? {
             ReadInto::Missing => Ok(None),
             ReadInto::Copied(n) | ReadInto::TooSmall(n) => Ok(Some(n)),
         }
@@ -550,6 +579,7 @@ impl Cache {
             st.entries += s.len();
             st.used_bytes += s.used();
         }
+        st.hits += self.inner.quiet_hits.sum();
         st.pubsub_subscriptions = self.inner.pubsub.subscriptions();
         st.pubsub_published = self.inner.pubsub.published();
         st.pubsub_dropped = self.inner.pubsub.dropped();

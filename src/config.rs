@@ -398,9 +398,10 @@ impl Config {
                 )));
             }
         }
-        if self.max_key_size == 0 || self.max_key_size as u64 > MAX_LEN {
+        if self.max_key_size == 0 || self.max_key_size > crate::engine::block::MAX_KEY_LEN {
             return Err(Error::invalid(format!(
-                "max_key_size must be from 1 to {MAX_LEN} bytes, got {}",
+                "max_key_size must be from 1 to {} bytes, got {}",
+                crate::engine::block::MAX_KEY_LEN,
                 self.max_key_size
             )));
         }

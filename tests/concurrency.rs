@@ -625,7 +625,12 @@ fn value_handles_survive_overwrite_delete_flush() {
                 let mut rng = Rng::new(4242);
                 let mut held: Vec<(Value, Vec<u8>)> = Vec::new();
                 let mut checked = 0u64;
-                for i in 0..READS {
+                // At least READS reads, and on until something was held and
+                // checked: on a loaded machine the writers may start late.
+                for i in 0..READS * 100 {
+                    if i >= READS && checked > 0 {
+                        break;
+                    }
                     let k = key(rng.below(KEYS));
                     if let Some(v) = cache.get(&k).unwrap() {
                         check_value(&k, &v, &published);

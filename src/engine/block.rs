@@ -13,14 +13,22 @@ use std::alloc::{self, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 
+use crate::codec::Encoding;
 use crate::error::{Error, ErrorKind, Result};
 
 #[repr(C)]
 struct Header {
     refs: AtomicU32,
+    /// The key's length (low 30 bits) and the value's `Encoding` (top 2):
+    /// the encoding travels with the bytes it describes, so a reader that
+    /// holds no lock can never pair a block with another entry's encoding.
     key_len: u32,
     value_len: u32,
 }
+
+/// Keys are at most this long (the top two bits of `key_len` hold the encoding).
+pub(crate) const MAX_KEY_LEN: usize = (1 << 30) - 1;
+const ENCODING_SHIFT: u32 = 30;
 
 /// Bytes of header in front of the key in every block.
 pub(crate) const BLOCK_HEADER: usize = std::mem::size_of::<Header>();
@@ -49,7 +57,10 @@ impl Block {
     /// area. Fails with `OutOfMemory` instead of aborting.
     fn allocate(key: &[u8], value_len: usize) -> Result<(Block, *mut u8)> {
         let too_large = || Error::new(ErrorKind::TooLarge, "key or value exceeds 4 GiB");
-        let key_len = u32::try_from(key.len()).map_err(|_| too_large())?;
+        if key.len() > MAX_KEY_LEN {
+            return Err(Error::new(ErrorKind::TooLarge, "key exceeds 1 GiB"));
+        }
+        let key_len = key.len() as u32;
         let val_len = u32::try_from(value_len).map_err(|_| too_large())?;
         let total = key.len().checked_add(value_len).ok_or_else(too_large)?;
         let layout = Self::layout(total).ok_or_else(too_large)?;
@@ -93,9 +104,30 @@ impl Block {
         unsafe { self.ptr.as_ref() }
     }
 
+    #[inline]
+    fn key_len(&self) -> usize {
+        self.header().key_len as usize & MAX_KEY_LEN
+    }
+
+    /// Marks how the value bytes are stored. Only on a block nobody else
+    /// holds yet (`&mut` and a count of one), before it is shared.
+    pub(crate) fn set_encoding(&mut self, enc: Encoding) {
+        let h = self.header();
+        debug_assert_eq!(h.refs.load(Ordering::Relaxed), 1, "encoding set on a shared block");
+        let key_len = (h.key_len & MAX_KEY_LEN as u32) | ((enc as u32) << ENCODING_SHIFT);
+        // SAFETY: `&mut self` with a count of one: no other handle to this block exists, so no reader can see the header while it changes.
+        unsafe { (*self.ptr.as_ptr()).key_len = key_len };
+    }
+
+    /// How the value bytes are stored.
+    #[inline]
+    pub(crate) fn encoding(&self) -> Encoding {
+        Encoding::from_bits((self.header().key_len >> ENCODING_SHIFT) as u8)
+    }
+
     fn bytes(&self) -> &[u8] {
         let h = self.header();
-        let total = h.key_len as usize + h.value_len as usize;
+        let total = self.key_len() + h.value_len as usize;
         // SAFETY: the block was allocated with `total` initialised bytes after the header, and they are never mutated while shared.
         unsafe { std::slice::from_raw_parts((self.ptr.as_ptr() as *const u8).add(BLOCK_HEADER), total) }
     }
@@ -103,21 +135,50 @@ impl Block {
     /// The key bytes.
     #[inline]
     pub(crate) fn key(&self) -> &[u8] {
-        let k = self.header().key_len as usize;
+        let k = self.key_len();
         &self.bytes()[..k]
     }
 
     /// The stored value bytes (possibly compressed; the shard knows).
     #[inline]
     pub(crate) fn value(&self) -> &[u8] {
-        let k = self.header().key_len as usize;
+        let k = self.key_len();
         &self.bytes()[k..]
     }
 
     /// Size of the allocation in bytes, as requested from the allocator.
     pub(crate) fn alloc_len(&self) -> usize {
-        let h = self.header();
-        BLOCK_HEADER + h.key_len as usize + h.value_len as usize
+        BLOCK_HEADER + self.key_len() + self.header().value_len as usize
+    }
+
+    /// Gives up this handle's count for a raw pointer (stored in a node's
+    /// atomic slot); [`Block::from_raw`] takes it back.
+    pub(crate) fn into_raw(self) -> *mut u8 {
+        let p = self.ptr.as_ptr() as *mut u8;
+        std::mem::forget(self);
+        p
+    }
+
+    /// Takes back the count given up by [`Block::into_raw`].
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` and its count is taken back only once.
+    pub(crate) unsafe fn from_raw(p: *mut u8) -> Block {
+        // SAFETY: the caller passes a non-null pointer from `into_raw`.
+        Block { ptr: unsafe { NonNull::new_unchecked(p as *mut Header) } }
+    }
+
+    /// Borrows the block behind a raw pointer without touching its count.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw`, and the block is kept alive (by the count
+    /// the pointer stands for, or by an epoch guard that delays its release)
+    /// for as long as the returned handle is used. The handle must not be
+    /// dropped (it is `ManuallyDrop`).
+    #[inline]
+    pub(crate) unsafe fn borrow_raw(p: *mut u8) -> std::mem::ManuallyDrop<Block> {
+        // SAFETY: non-null per the contract above.
+        std::mem::ManuallyDrop::new(Block { ptr: unsafe { NonNull::new_unchecked(p as *mut Header) } })
     }
 
     /// Another handle to the same bytes. Copies instead when the count is
@@ -236,6 +297,21 @@ mod tests {
         let w = v.clone();
         drop(v);
         assert_eq!(&*w, b"v1");
+    }
+
+    #[test]
+    fn encoding_travels_with_the_block_and_leaves_the_key_alone() {
+        let mut b = Block::new(b"key", b"packed").unwrap();
+        assert_eq!(b.encoding(), Encoding::Raw);
+        b.set_encoding(Encoding::Lz4);
+        assert_eq!(b.encoding(), Encoding::Lz4);
+        assert_eq!(b.key(), b"key");
+        assert_eq!(b.value(), b"packed");
+        assert_eq!(b.alloc_len(), BLOCK_HEADER + 9);
+        let raw = b.into_raw();
+        // SAFETY: `raw` came from `into_raw` just above and is taken back once.
+        let back = unsafe { Block::from_raw(raw) };
+        assert_eq!(back.encoding(), Encoding::Lz4);
     }
 
     #[test]

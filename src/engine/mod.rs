@@ -3,5 +3,9 @@
 
 pub(crate) mod block;
 pub(crate) mod fork;
+pub(crate) mod index;
+pub(crate) mod read;
+pub(crate) mod reclaim;
+pub(crate) mod slab;
 pub(crate) mod shard;
 pub(crate) mod size_class;

@@ -19,9 +19,14 @@
 //! `NODE_CHARGE` = 24 (node) + 8 (table slot and control byte at
 //! hashbrown's typical load). See `docs/design.md`.
 
-use hashbrown::{HashMap, HashTable};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
 
 use super::block::{BLOCK_HEADER, Block};
+use super::index::IndexCounts;
+use super::read::{QuietHits, ShardShared};
+use super::slab::{Node, Nodes};
 use super::size_class::size_class;
 use crate::codec::{self, Encoding};
 use crate::error::{Error, ErrorKind, Result};
@@ -53,10 +58,9 @@ pub(crate) const COLLECTION_CHARGE: u64 = 16;
 const SNAPSHOT_SLACK: u64 = 64 * 1024;
 
 const EXPIRY_BITS: u32 = 44;
-const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
+pub(super) const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
 /// The latest representable expiry (ms on the cache clock, ~557 years).
 pub(crate) const MAX_EXPIRY: u64 = EXPIRY_MASK;
-const ENCODING_SHIFT: u32 = 44;
 const HAS_VERSION: u64 = 1 << 48;
 const HAS_FLAGS: u64 = 1 << 49;
 /// Bits 50..54 belong to the eviction policy (see `PolicyNode`).
@@ -68,43 +72,46 @@ const TAG_SHIFT: u32 = 54;
 const TAG_MASK: u64 = 0x3ff << TAG_SHIFT;
 /// Wheel records beyond the expiring entries (per shard) before a compaction.
 const WHEEL_SLACK: usize = 1024;
-
-/// One slot of the slab. A free slot has no block and links the free list
-/// through `next`.
-pub(crate) struct Node {
-    block: Option<Block>,
-    prev: u32,
-    next: u32,
-    /// expiry (44 bits, 0 = none) | encoding (4 bits) | HAS_VERSION |
-    /// HAS_FLAGS | 4 policy bits | timer tag (10 bits)
-    word: u64,
-}
+/// Retired blocks handed to the epoch collector at once (one deferred
+/// closure per batch rather than per block).
+const RETIRE_BATCH: usize = 64;
+/// Locked reads between two absorptions of the readers' quiet hits.
+const ABSORB_EVERY: u32 = 64;
 
 impl Node {
     #[inline]
     fn expires_at(&self) -> u64 {
-        self.word & EXPIRY_MASK
+        self.word() & EXPIRY_MASK
     }
     #[inline]
-    fn set_expires_at(&mut self, at: u64) {
-        self.word = (self.word & !EXPIRY_MASK) | at.min(MAX_EXPIRY);
+    fn set_expires_at(&self, at: u64) {
+        self.set_word((self.word() & !EXPIRY_MASK) | at.min(MAX_EXPIRY));
     }
+    /// The stored value's encoding (kept in its block, see `block.rs`).
     #[inline]
     fn encoding(&self) -> Encoding {
-        Encoding::from_bits(((self.word >> ENCODING_SHIFT) & 0xf) as u8)
+        self.block().encoding()
     }
     #[inline]
     fn tag(&self) -> u64 {
-        (self.word & TAG_MASK) >> TAG_SHIFT
+        (self.word() & TAG_MASK) >> TAG_SHIFT
     }
     #[inline]
-    fn bump_tag(&mut self) {
+    fn bump_tag(&self) {
         let tag = (self.tag() + 1) & (TAG_MASK >> TAG_SHIFT);
-        self.word = (self.word & !TAG_MASK) | (tag << TAG_SHIFT);
+        self.set_word((self.word() & !TAG_MASK) | (tag << TAG_SHIFT));
+    }
+    #[inline]
+    fn has(&self, flag: u64) -> bool {
+        self.word() & flag != 0
+    }
+    #[inline]
+    fn is_live(&self) -> bool {
+        self.block_opt().is_some()
     }
     #[inline]
     fn block(&self) -> &Block {
-        self.block.as_ref().expect("live node has a block")
+        self.block_opt().as_ref().expect("live node has a block")
     }
     #[inline]
     fn is_expired(&self, clock: &dyn Clock) -> bool {
@@ -116,31 +123,37 @@ impl Node {
 impl Linked for Node {
     #[inline]
     fn prev(&self) -> u32 {
-        self.prev
+        Node::prev(self)
     }
     #[inline]
     fn next(&self) -> u32 {
-        self.next
+        Node::next(self)
     }
     #[inline]
-    fn set_prev(&mut self, i: u32) {
-        self.prev = i;
+    fn set_prev(&self, i: u32) {
+        Node::set_prev(self, i)
     }
     #[inline]
-    fn set_next(&mut self, i: u32) {
-        self.next = i;
+    fn set_next(&self, i: u32) {
+        Node::set_next(self, i)
     }
 }
 
 impl PolicyNode for Node {
     #[inline]
     fn policy_bits(&self) -> u8 {
-        ((self.word & POLICY_MASK) >> POLICY_SHIFT) as u8
+        policy_bits(self.word())
     }
     #[inline]
-    fn set_policy_bits(&mut self, bits: u8) {
-        self.word = (self.word & !POLICY_MASK) | ((u64::from(bits) & 0xf) << POLICY_SHIFT);
+    fn set_policy_bits(&self, bits: u8) {
+        self.set_word((self.word() & !POLICY_MASK) | ((u64::from(bits) & 0xf) << POLICY_SHIFT));
     }
+}
+
+/// The policy bits of a node word.
+#[inline]
+pub(super) fn policy_bits(word: u64) -> u8 {
+    ((word & POLICY_MASK) >> POLICY_SHIFT) as u8
 }
 
 /// Why an entry leaves, for the counters.
@@ -200,10 +213,10 @@ pub(crate) enum ReadInto {
     TooSmall(usize),
 }
 
-/// The hash of slot `j`'s key, for the table when it grows and moves slots.
-fn rehash<'a>(hasher: &'a KeyHasher, nodes: &'a [Node]) -> impl Fn(&u32) -> u64 + 'a {
+/// The hash of slot `j`'s key, for the index when it is rebuilt.
+fn rehash<'a>(hasher: &'a KeyHasher, nodes: &'a [Node]) -> impl Fn(u32) -> u64 + 'a {
     use std::hash::BuildHasher;
-    move |&j| hasher.hash_one(nodes[j as usize].block().key())
+    move |j| hasher.hash_one(nodes[j as usize].block().key())
 }
 
 /// Hints the CPU to start loading slab node `i` (ignored for NIL).
@@ -291,7 +304,7 @@ fn timer_id(i: u32, tag: u64) -> TimerId {
 fn current_record(nodes: &[Node], id: TimerId) -> Option<(u32, u64)> {
     let i = id as u32;
     let node = nodes.get(i as usize)?;
-    (node.block.is_some() && node.tag() == id >> 32).then(|| (i, node.expires_at()))
+    (node.is_live() && node.tag() == id >> 32).then(|| (i, node.expires_at()))
 }
 
 fn oom() -> Error {
@@ -301,8 +314,17 @@ fn oom() -> Error {
 /// A shard of the cache. See the module docs.
 pub(crate) struct Shard {
     hasher: KeyHasher,
-    table: HashTable<u32>,
-    nodes: Vec<Node>,
+    /// What lock-free readers see: the index and the slab (see `ShardShared`).
+    shared: Arc<ShardShared>,
+    /// The index's writer bookkeeping (its holder may change the index).
+    counts: IndexCounts,
+    /// The writer's view of the slab's current array.
+    nodes: Nodes,
+    /// Slab slots handed out so far (the array may be longer).
+    slab_len: usize,
+    /// Blocks taken out of nodes, released in batches through the epoch
+    /// collector (a lock-free reader may still be copying one).
+    retired: Vec<Block>,
     free: u32,
     len: u64,
     policy: Policy,
@@ -321,6 +343,13 @@ pub(crate) struct Shard {
     budget: u64,
     max_entries: u64,
     pub(crate) counters: Counters,
+    /// Hits served without the lock, counted by the readers per thread;
+    /// the policy is told of them in bulk (`absorb_quiet_hits`).
+    quiet_hits: Arc<QuietHits>,
+    shard_index: usize,
+    quiet_seen: u64,
+    /// Locked reads since the quiet hits were last absorbed.
+    reads_since_absorb: u32,
     /// Keyspace events raised under this shard's lock, published by the
     /// cache once the lock is released (see `crate::pubsub`).
     pub(crate) events: EventLog,
@@ -332,7 +361,10 @@ impl Shard {
         hasher: KeyHasher,
         budget: u64,
         max_entries: Option<u64>,
-        policy: PolicyKind,
+        policy_kind: PolicyKind,
+        shards: usize,
+        shard_index: usize,
+        quiet_hits: Arc<QuietHits>,
         now_ms: u64,
         events: EventLog,
     ) -> Shard {
@@ -340,14 +372,20 @@ impl Shard {
         // The policy's randomness (TinyLFU's admission jitter) is seeded
         // from the per-cache random hash seed: unpredictable, never 0.
         let seed = hasher.hash_one(0x6a69_7474_6572u64) | 1;
+        let policy = Policy::new(policy_kind, seed, shards);
+        let shared = Arc::new(ShardShared::new());
+        shared.publish_policy(&policy);
         Shard {
             hasher,
-            table: HashTable::new(),
-            nodes: Vec::new(),
+            nodes: Nodes::of(&shared.nodes),
+            shared,
+            counts: IndexCounts::default(),
+            slab_len: 0,
+            retired: Vec::new(),
             free: NIL,
             len: 0,
-            policy: Policy::new(policy, seed),
-            policy_charge: Policy::entry_charge(policy),
+            policy,
+            policy_charge: Policy::entry_charge(policy_kind),
             wheel: TimerWheel::new(now_ms),
             versions: HashMap::with_hasher(Default::default()),
             flags: HashMap::with_hasher(Default::default()),
@@ -358,6 +396,10 @@ impl Shard {
             budget,
             max_entries: max_entries.unwrap_or(u64::MAX),
             counters: Counters::default(),
+            quiet_hits,
+            shard_index,
+            quiet_seen: 0,
+            reads_since_absorb: 0,
             events,
         }
     }
@@ -378,6 +420,54 @@ impl Shard {
         self.wheel.len()
     }
 
+    /// What lock-free readers of this shard use.
+    pub(crate) fn shared(&self) -> &Arc<ShardShared> {
+        &self.shared
+    }
+
+    /// Hands a block taken out of a node to the epoch collector, in batches:
+    /// a lock-free reader may still be copying it.
+    fn retire(&mut self, block: Block) {
+        self.retired.push(block);
+        if self.retired.len() >= RETIRE_BATCH {
+            self.flush_retired();
+        }
+    }
+
+    fn flush_retired(&mut self) {
+        if self.retired.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.retired);
+        let guard = crossbeam_epoch::pin();
+        guard.defer(move || drop(batch));
+        // Hand the batch to the collector now (and free older batches no
+        // reader can hold): retired blocks are still allocated memory.
+        guard.flush();
+    }
+
+    /// Counts a read under the lock; every `ABSORB_EVERY` of them, tells the
+    /// policy of the quiet hits readers served meanwhile, so its hit-ratio
+    /// samples see every read.
+    #[inline]
+    fn count_locked_read(&mut self) {
+        self.reads_since_absorb += 1;
+        if self.reads_since_absorb >= ABSORB_EVERY {
+            self.absorb_quiet_hits();
+        }
+    }
+
+    #[inline(never)]
+    fn absorb_quiet_hits(&mut self) {
+        self.reads_since_absorb = 0;
+        let total = self.quiet_hits.total(self.shard_index);
+        let new = total.saturating_sub(self.quiet_seen);
+        self.quiet_seen = total;
+        if new > 0 {
+            self.policy.absorb_quiet_hits(new);
+        }
+    }
+
     fn hash_key(&self, key: &[u8]) -> u64 {
         use std::hash::BuildHasher;
         self.hasher.hash_one(key)
@@ -389,10 +479,10 @@ impl Shard {
         if node.encoding() == Encoding::Collection {
             c += COLLECTION_CHARGE + self.collections.get(&i).map_or(0, |b| b.charge());
         }
-        if node.word & HAS_VERSION != 0 {
+        if node.has(HAS_VERSION) {
             c += VERSION_CHARGE;
         }
-        if node.word & HAS_FLAGS != 0 {
+        if node.has(HAS_FLAGS) {
             c += FLAGS_CHARGE;
         }
         if node.expires_at() != 0 {
@@ -412,10 +502,11 @@ impl Shard {
 
     #[inline(always)]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
-        let nodes = &self.nodes;
+        let nodes = &*self.nodes;
         let lru = matches!(self.policy, Policy::Lru(_));
-        self.table
-            .find(hash, |&i| {
+        self.shared
+            .index
+            .find_locked(&self.counts, hash, |i| {
                 let node = &nodes[i as usize];
                 // Under LRU a hit moves this node to the front of the list,
                 // which writes its neighbours: start loading them now, so
@@ -423,12 +514,11 @@ impl Shard {
                 // the block instead of following it. (The other policies
                 // only write the node itself on a hit.)
                 if lru {
-                    prefetch(nodes, node.prev);
-                    prefetch(nodes, node.next);
+                    prefetch(nodes, node.prev());
+                    prefetch(nodes, node.next());
                 }
-                node.block().key() == key
+                node.block_opt().as_ref().is_some_and(|b| b.key() == key)
             })
-            .copied()
     }
 
     /// The slab index of the live entry for `key`, removing it first if it
@@ -458,21 +548,18 @@ impl Shard {
             Removal::ExpiredLazy | Removal::ExpiredActive => KeyEvent::Expired,
         };
         self.events.record(event, key);
-        match self.table.find_entry(hash, |&j| j == i) {
-            Ok(entry) => {
-                entry.remove();
-            }
-            Err(_) => unreachable!("live node {i} missing from its table"),
-        }
-        self.policy.on_remove(&mut self.nodes, i, hash, why == Removal::Evicted);
+        self.shared.index.remove(&mut self.counts, hash, i);
+        self.policy.on_remove(&self.nodes, i, hash, why == Removal::Evicted);
         self.remove_payload(i);
-        let node = &mut self.nodes[i as usize];
-        node.block = None;
+        if let Some(old) = self.nodes.set_block(i, None) {
+            self.retire(old);
+        }
+        let node = &self.nodes[i as usize];
         // Only the tag survives the slot's reuse, bumped: this entry's wheel
         // record is stale from now on.
         node.bump_tag();
-        node.prev = NIL;
-        node.next = self.free;
+        node.set_prev(NIL);
+        node.set_next(self.free);
         self.free = i;
         self.len -= 1;
         match why {
@@ -493,11 +580,11 @@ impl Shard {
             return;
         }
         if keep != NIL {
-            self.policy.detach(&mut self.nodes, keep);
+            self.policy.detach(&self.nodes, keep);
         }
         self.evict_until(extra, new_entry, clock);
         if keep != NIL {
-            self.policy.reattach(&mut self.nodes, keep);
+            self.policy.reattach(&self.nodes, keep);
         }
     }
 
@@ -509,7 +596,7 @@ impl Shard {
             // last hash and whose node it was, so that `remove` need not
             // hash the victim's key again.
             let last = std::cell::Cell::new((std::ptr::null::<Node>(), 0u64));
-            let v = self.policy.victim(&mut self.nodes, &|n: &Node| {
+            let v = self.policy.victim(&self.nodes, &|n: &Node| {
                 use std::hash::BuildHasher;
                 let h = hasher.hash_one(n.block().key());
                 last.set((n as *const Node, h));
@@ -526,23 +613,25 @@ impl Shard {
                 self.remove(v, why);
             }
         }
+        // A victim search may have changed what readers must know (the
+        // guard's sample is sized from the entry count it sees here).
+        self.shared.publish_policy(&self.policy);
     }
 
     /// Makes sure one more entry fits in the table and the slab without
     /// allocating later: an allocation failure is an `OutOfMemory` error
     /// (never an abort) and leaves the shard as it was.
     fn reserve_one(&mut self) -> Result<()> {
-        self.table.try_reserve(1, rehash(&self.hasher, &self.nodes)).map_err(|_| oom())?;
         if self.free == NIL {
-            if self.nodes.len() >= NIL as usize {
+            if self.slab_len >= NIL as usize {
                 return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
             }
             // Grow by an eighth rather than doubling: a doubled slab could
             // waste up to 24 bytes per entry, which would show up in every
             // byte-per-entry figure; copying is amortised and rare.
-            if self.nodes.len() == self.nodes.capacity() {
-                let extra = (self.nodes.capacity() / 8).max(16);
-                self.nodes.try_reserve_exact(extra).map_err(|_| oom())?;
+            if self.slab_len == self.nodes.len() {
+                let extra = (self.nodes.len() / 8).max(16);
+                self.nodes.grow(&self.shared.nodes, self.nodes.len() + extra);
             }
         }
         Ok(())
@@ -552,11 +641,15 @@ impl Shard {
     fn alloc_slot(&mut self) -> u32 {
         if self.free != NIL {
             let i = self.free;
-            self.free = self.nodes[i as usize].next;
+            self.free = self.nodes[i as usize].next();
             return i;
         }
-        self.nodes.push(Node { block: None, prev: NIL, next: NIL, word: 0 });
-        (self.nodes.len() - 1) as u32
+        let i = self.slab_len as u32;
+        self.slab_len += 1;
+        let node = &self.nodes[i as usize];
+        node.set_prev(NIL);
+        node.set_next(NIL);
+        i
     }
 
     /// Keeps the wheel in step with a live entry's expiry going from `old`
@@ -576,7 +669,7 @@ impl Shard {
     #[inline(never)]
     fn reschedule_expiry(&mut self, i: u32, old: u64, new: u64) {
         if new != 0 && (old == 0 || new < old) {
-            let node = &mut self.nodes[i as usize];
+            let node = &self.nodes[i as usize];
             node.bump_tag();
             self.wheel.schedule(timer_id(i, node.tag()), new);
             if self.wheel.len() > 2 * self.expiring + WHEEL_SLACK {
@@ -610,7 +703,7 @@ impl Shard {
     /// Sets a live entry's expiry, keeping its charge, the count of expiring
     /// entries and the wheel in step.
     fn change_expiry(&mut self, i: u32, at: u64) {
-        let node = &mut self.nodes[i as usize];
+        let node = &self.nodes[i as usize];
         let old = node.expires_at();
         node.set_expires_at(at);
         match (old != 0, at != 0) {
@@ -625,12 +718,6 @@ impl Shard {
             _ => {}
         }
         self.schedule_expiry(i, old, at);
-    }
-
-    /// Reads the value into `buf` (a copy, decompressed if needed).
-    pub(crate) fn read_into(&mut self, hash: u64, key: &[u8], buf: &mut [u8], clock: &dyn Clock) -> Result<ReadInto> {
-        let cap = buf.len();
-        self.read_with::<false>(hash, key, cap, clock, |enc, stored, n, _| codec::decode_into(enc, stored, &mut buf[..n]))
     }
 
     /// Looks the value up and, if its decoded length `n` is at most `cap`,
@@ -653,13 +740,15 @@ impl Shard {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
             self.policy.on_miss(hash);
+            self.count_locked_read();
             return Ok(ReadInto::Missing);
         };
         if self.nodes[i as usize].encoding() == Encoding::Collection {
             return Err(wrong_type());
         }
         self.counters.hits += 1;
-        self.policy.on_hit(&mut self.nodes, i, hash);
+        self.policy.on_hit(&self.nodes, i, hash);
+        self.count_locked_read();
         let node = &self.nodes[i as usize];
         let n = codec::decoded_len(node.encoding(), node.block().value());
         if n > cap {
@@ -684,16 +773,18 @@ impl Shard {
         let Some(i) = self.lookup(hash, key, clock) else {
             self.counters.misses += 1;
             self.policy.on_miss(hash);
+            self.count_locked_read();
             return Ok(None);
         };
         if self.nodes[i as usize].encoding() == Encoding::Collection {
             return Err(wrong_type());
         }
         self.counters.hits += 1;
-        self.policy.on_hit(&mut self.nodes, i, hash);
+        self.policy.on_hit(&self.nodes, i, hash);
+        self.count_locked_read();
         let version = if with_version { self.version_of(i, clock) } else { 0 };
         let node = &self.nodes[i as usize];
-        let flags = if node.word & HAS_FLAGS != 0 { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
+        let flags = if node.has(HAS_FLAGS) { self.flags.get(&i).copied().unwrap_or(0) } else { 0 };
         let block = match node.encoding() {
             Encoding::Raw | Encoding::Collection => node.block().share()?,
             enc => decoded_copy(enc, node.block().value())?,
@@ -703,13 +794,14 @@ impl Shard {
 
     /// The entry's CAS version, assigning one (and charging for it) on first use.
     fn version_of(&mut self, i: u32, clock: &dyn Clock) -> u64 {
-        if self.nodes[i as usize].word & HAS_VERSION != 0 {
+        if self.nodes[i as usize].has(HAS_VERSION) {
             return self.versions[&i];
         }
         let v = self.next_version;
         self.next_version += 1;
         self.versions.insert(i, v);
-        self.nodes[i as usize].word |= HAS_VERSION;
+        let node = &self.nodes[i as usize];
+        node.set_word(node.word() | HAS_VERSION);
         self.used += VERSION_CHARGE;
         self.make_room(0, false, i, clock);
         v
@@ -747,7 +839,7 @@ impl Shard {
                 // An entry without a version was written since any `gets`
                 // (or never read with one): no version the caller holds can
                 // match it, 0 included.
-                let current = if self.nodes[i as usize].word & HAS_VERSION != 0 { self.versions.get(&i) } else { None };
+                let current = if self.nodes[i as usize].has(HAS_VERSION) { self.versions.get(&i) } else { None };
                 if current != Some(&v) {
                     return Err(Error::new(ErrorKind::CasMismatch, "the entry changed since its version was read"));
                 }
@@ -786,7 +878,7 @@ impl Shard {
                     ExpiryUpdate::Keep => old_expiry,
                 };
                 self.remove_payload(i);
-                self.policy.on_write(&mut self.nodes, i, hash);
+                self.policy.on_write(&self.nodes, i, hash);
                 let charge = self.charge_for(&value.block, flags, new_expiry != 0);
                 self.make_room(charge, false, i, clock);
                 self.install(i, value, flags, new_expiry, Some(charge));
@@ -802,9 +894,9 @@ impl Shard {
                 self.make_room(charge, true, NIL, clock);
                 let i = self.alloc_slot();
                 self.install(i, value, flags, at, Some(charge));
-                self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
+                self.shared.index.insert(&mut self.counts, hash, i, rehash(&self.hasher, &self.nodes));
                 let hasher = &self.hasher;
-                self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
+                self.policy.on_insert(&self.nodes, i, hash, &|n: &Node| {
                     use std::hash::BuildHasher;
                     hasher.hash_one(n.block().key())
                 });
@@ -823,15 +915,15 @@ impl Shard {
     /// an overwrite (which installs a new block) or `remove` follows.
     fn remove_payload(&mut self, i: u32) {
         self.used -= self.charge_of(i);
-        let node = &mut self.nodes[i as usize];
+        let node = &self.nodes[i as usize];
         if node.encoding() == Encoding::Lz4 {
             let saved = codec::decoded_len(Encoding::Lz4, node.block().value()) - node.block().value().len();
             self.counters.compressed_bytes_saved -= saved as u64;
         }
-        if node.word & HAS_VERSION != 0 {
+        if node.has(HAS_VERSION) {
             self.versions.remove(&i);
         }
-        if node.word & HAS_FLAGS != 0 {
+        if node.has(HAS_FLAGS) {
             self.flags.remove(&i);
         }
         if node.encoding() == Encoding::Collection {
@@ -843,7 +935,7 @@ impl Shard {
         // The tag stays: the slot's wheel record remains current for the
         // overwrite (see `schedule_expiry`). So do the policy bits: the
         // entry keeps its place in the policy's lists.
-        node.word &= TAG_MASK | POLICY_MASK;
+        node.set_word(node.word() & (TAG_MASK | POLICY_MASK));
     }
 
     /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it
@@ -851,17 +943,22 @@ impl Shard {
     /// same block, flags and expiry: a plain value's whole charge), else
     /// what `charge_of` finds.
     fn install(&mut self, i: u32, value: Prepared, flags: u32, expires_at: u64, charge: Option<u64>) {
-        let node = &mut self.nodes[i as usize];
-        node.word = (node.word & (TAG_MASK | POLICY_MASK)) | ((value.encoding as u64) << ENCODING_SHIFT);
+        let mut block = value.block;
+        block.set_encoding(value.encoding);
+        let node = &self.nodes[i as usize];
+        let mut word = node.word() & (TAG_MASK | POLICY_MASK);
+        if flags != 0 {
+            word |= HAS_FLAGS;
+            self.flags.insert(i, flags);
+        }
+        node.set_word(word);
         node.set_expires_at(expires_at);
         if expires_at != 0 {
             self.expiring += 1;
         }
-        if flags != 0 {
-            node.word |= HAS_FLAGS;
-            self.flags.insert(i, flags);
+        if let Some(old) = self.nodes.set_block(i, Some(block)) {
+            self.retire(old);
         }
-        node.block = Some(value.block);
         let charge = match charge {
             Some(c) => {
                 debug_assert_eq!(c, self.charge_of(i));
@@ -892,7 +989,7 @@ impl Shard {
     pub(crate) fn touch(&mut self, hash: u64, key: &[u8], clock: &dyn Clock) -> bool {
         match self.lookup(hash, key, clock) {
             Some(i) => {
-                self.policy.on_write(&mut self.nodes, i, hash);
+                self.policy.on_write(&self.nodes, i, hash);
                 true
             }
             None => false,
@@ -948,7 +1045,7 @@ impl Shard {
                 let mut text = [0u8; 20];
                 codec::decode_into(node.encoding(), stored, &mut text[..len])?;
                 let n = crate::decimal::parse_i64(&text[..len]).ok_or_else(not_a_number)?;
-                let flags = if node.word & HAS_FLAGS != 0 { self.flags[&i] } else { 0 };
+                let flags = if node.has(HAS_FLAGS) { self.flags[&i] } else { 0 };
                 (n, flags)
             }
         };
@@ -1030,7 +1127,7 @@ impl Shard {
         if let Access::Read = access {
             let r = f(T::from_mut(coll).expect("kind checked"))?;
             self.counters.hits += 1;
-            self.policy.on_hit(&mut self.nodes, i, hash);
+            self.policy.on_hit(&self.nodes, i, hash);
             return Ok(Some(r));
         }
         let old = self.charge_of(i);
@@ -1063,7 +1160,7 @@ impl Shard {
             }
             return Err(Error::with_message(ErrorKind::TooLarge, message));
         }
-        self.policy.on_write(&mut self.nodes, i, hash);
+        self.policy.on_write(&self.nodes, i, hash);
         self.make_room(0, false, i, clock);
         if r.is_ok() {
             self.counters.sets += 1;
@@ -1087,9 +1184,9 @@ impl Shard {
         let i = self.alloc_slot();
         self.collections.insert(i, Box::new(coll));
         self.install(i, Prepared { block, encoding: Encoding::Collection, raw_len: 0 }, 0, 0, None);
-        self.table.insert_unique(hash, i, rehash(&self.hasher, &self.nodes));
+        self.shared.index.insert(&mut self.counts, hash, i, rehash(&self.hasher, &self.nodes));
         let hasher = &self.hasher;
-        self.policy.on_insert(&mut self.nodes, i, hash, &|n: &Node| {
+        self.policy.on_insert(&self.nodes, i, hash, &|n: &Node| {
             use std::hash::BuildHasher;
             hasher.hash_one(n.block().key())
         });
@@ -1111,10 +1208,10 @@ impl Shard {
         clock: &dyn Clock,
     ) -> Option<u64> {
         let start = slot as usize;
-        let end = start.saturating_add(count).min(self.nodes.len());
+        let end = start.saturating_add(count).min(self.slab_len);
         for i in start..end {
             let node = &self.nodes[i];
-            let Some(block) = &node.block else { continue };
+            let Some(block) = node.block_opt() else { continue };
             if node.is_expired(clock) {
                 continue;
             }
@@ -1123,13 +1220,21 @@ impl Shard {
                 out.push(key.to_vec());
             }
         }
-        (end < self.nodes.len()).then_some(end as u64)
+        (end < self.slab_len).then_some(end as u64)
     }
 
     /// Removes every entry and releases the memory of the shard's tables.
     pub(crate) fn flush(&mut self) {
-        self.table = HashTable::new();
-        self.nodes = Vec::new();
+        for i in 0..self.slab_len as u32 {
+            if let Some(old) = self.nodes.set_block(i, None) {
+                self.retired.push(old);
+            }
+        }
+        self.shared.index.clear(&mut self.counts);
+        self.nodes.reset(&self.shared.nodes);
+        self.slab_len = 0;
+        self.flush_retired();
+        super::reclaim::collect();
         self.free = NIL;
         self.len = 0;
         self.used = 0;
@@ -1147,7 +1252,7 @@ impl Shard {
     pub(crate) fn expire_due(&mut self, clock: &dyn Clock) -> usize {
         let now = clock.now_ms();
         let mut due = Vec::new();
-        let nodes = &self.nodes;
+        let nodes = &*self.nodes;
         self.wheel.advance(now, |id| match current_record(nodes, id) {
             // Stale: the entry left, or got a newer record.
             None => Fired::Drop,
@@ -1161,7 +1266,7 @@ impl Shard {
         let mut removed = 0;
         for i in due {
             let node = &self.nodes[i as usize];
-            if node.block.is_some() && node.expires_at() != 0 && node.expires_at() <= now {
+            if node.is_live() && node.expires_at() != 0 && node.expires_at() <= now {
                 self.remove(i, Removal::ExpiredActive);
                 removed += 1;
             }
@@ -1175,28 +1280,39 @@ impl Shard {
         let mut live = 0u64;
         let mut charged = 0u64;
         for (i, n) in self.nodes.iter().enumerate() {
-            if n.block.is_some() {
+            if n.is_live() {
+                assert!(i < self.slab_len);
                 live += 1;
                 charged += self.charge_of(i as u32);
                 let h = self.hash_key(n.block().key());
-                assert_eq!(self.table.find(h, |&j| j == i as u32), Some(&(i as u32)));
+                assert_eq!(self.shared.index.find_locked(&self.counts, h, |j| j == i as u32), Some(i as u32));
             }
         }
         assert_eq!(live, self.len);
-        let collections = self.nodes.iter().filter(|n| n.block.is_some() && n.encoding() == Encoding::Collection).count();
+        let collections = self.nodes.iter().filter(|n| n.is_live() && n.encoding() == Encoding::Collection).count();
         assert_eq!(collections, self.collections.len());
         assert!(self.collections.values().all(|c| c.len() > 0), "no empty collection is stored");
-        let expiring = self.nodes.iter().filter(|n| n.block.is_some() && n.expires_at() != 0).count();
+        let expiring = self.nodes.iter().filter(|n| n.is_live() && n.expires_at() != 0).count();
         assert_eq!(expiring, self.expiring);
         // Every expiring entry has its current record in the wheel, and
         // stale records stay bounded.
         assert!(self.wheel.len() <= 2 * self.expiring + WHEEL_SLACK + 1, "wheel {} for {}", self.wheel.len(), self.expiring);
-        assert_eq!(self.table.len() as u64, self.len);
+        assert_eq!(self.counts.len() as u64, self.len);
         assert_eq!(charged, self.used);
         assert!(self.used <= self.budget, "used {} > budget {}", self.used, self.budget);
         // The policy's lists hold exactly the live nodes (each live node is
         // in one list, so a count equal to `len` over live nodes is exact).
         assert_eq!(self.policy.check(&self.nodes), self.len);
+    }
+}
+
+impl Drop for Shard {
+    fn drop(&mut self) {
+        // The cache is going away: no reader can reach these blocks any
+        // more, so they are released directly.
+        for i in 0..self.slab_len as u32 {
+            drop(self.nodes.set_block(i, None));
+        }
     }
 }
 
@@ -1218,7 +1334,7 @@ mod tests {
     #[test]
     fn wheel_records_stay_bounded_under_churn() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), PolicyKind::Lru, 1, EventLog::off());
+        let mut s = Shard::new(random_key_hasher(), 1 << 20, Some(100), PolicyKind::Lru, 1, 0, Arc::new(QuietHits::new(1)), 1, EventLog::off());
         for round in 0..50_000u64 {
             let key = format!("k{}", round % 300);
             let h = hash(&s, key.as_bytes());
@@ -1245,7 +1361,7 @@ mod tests {
     #[test]
     fn wheel_stays_bounded_when_ttls_are_dropped_or_tags_wrap() {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, PolicyKind::Lru, 1, EventLog::off());
+        let mut s = Shard::new(random_key_hasher(), 1 << 24, None, PolicyKind::Lru, 1, 0, Arc::new(QuietHits::new(1)), 1, EventLog::off());
         let day = 86_400_000;
         for round in 0..3000u32 {
             let key = format!("p{round}");
@@ -1300,7 +1416,7 @@ mod tests {
 
     fn random_operations(policy: PolicyKind) {
         let clock = ManualClock::new(1);
-        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), policy, 1, EventLog::off());
+        let mut s = Shard::new(random_key_hasher(), 8 * 1024, Some(40), policy, 1, 0, Arc::new(QuietHits::new(1)), 1, EventLog::off());
         let mut x = 0x1234_5678_9abc_def0u64;
         let mut rnd = move |n: u64| {
             x ^= x << 13;

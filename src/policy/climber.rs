@@ -47,6 +47,19 @@ impl Climber {
         } else {
             self.misses += 1;
         }
+        self.settle(capacity)
+    }
+
+    /// Counts `n` read hits at once (those served without the shard's
+    /// lock, reported in bulk). Returns true when the share moved.
+    pub(crate) fn record_hits(&mut self, n: u64, capacity: u64) -> bool {
+        self.hits += n;
+        self.settle(capacity)
+    }
+
+    /// Ends the sample if it is complete: moves the share.
+    #[inline]
+    fn settle(&mut self, capacity: u64) -> bool {
         let n = self.hits + self.misses;
         if !self.enabled || n < self.sample_per_entry * capacity.max(64) {
             return false;

@@ -9,31 +9,44 @@
 //! counted beside it. The shadow holds at most `MAX_SHADOW` fingerprints
 //! (about 32 bytes each), so its cost is bounded whatever the cache size.
 
+use std::cell::Cell;
+
 use hashbrown::HashMap;
 
 use super::list::{Linked, List, NIL};
 
 /// Most entries a shadow holds (and so the fewest sampled per capacity).
 const MAX_SHADOW: u64 = 1024;
+/// The fewest a shadow holds when a cache's shards share `MAX_SHADOW`.
+const MIN_SHADOW: u64 = 64;
+
+/// The shadow size for one of `shards` shards: together they sample about
+/// as many keys as one guard over the whole cache would. Per shard, the
+/// whole budget would sample most keys of a small shard, and a sampled
+/// key's reads must take the shard's lock (see `engine::read`); a single
+/// shard (the hit-ratio simulator's) keeps the full shadow.
+pub(crate) fn shadow_for(shards: usize) -> u64 {
+    (MAX_SHADOW / shards.max(1) as u64).max(MIN_SHADOW)
+}
 
 struct Slot {
-    prev: u32,
-    next: u32,
+    prev: Cell<u32>,
+    next: Cell<u32>,
     hash: u64,
 }
 
 impl Linked for Slot {
     fn prev(&self) -> u32 {
-        self.prev
+        self.prev.get()
     }
     fn next(&self) -> u32 {
-        self.next
+        self.next.get()
     }
-    fn set_prev(&mut self, i: u32) {
-        self.prev = i
+    fn set_prev(&self, i: u32) {
+        self.prev.set(i)
     }
-    fn set_next(&mut self, i: u32) {
-        self.next = i
+    fn set_next(&self, i: u32) {
+        self.next.set(i)
     }
 }
 
@@ -70,9 +83,15 @@ pub(crate) enum Verdict {
 
 impl LruGuard {
     /// A guard for a cache of `capacity` entries.
+    #[cfg(test)]
     pub(crate) fn new(capacity: u64) -> LruGuard {
+        LruGuard::with_shadow(capacity, MAX_SHADOW)
+    }
+
+    /// A guard whose shadow holds at most `max_shadow` entries.
+    pub(crate) fn with_shadow(capacity: u64, max_shadow: u64) -> LruGuard {
         let capacity = capacity.max(1);
-        let threshold = if capacity <= MAX_SHADOW { 65_536 } else { (65_536 * MAX_SHADOW).div_ceil(capacity) };
+        let threshold = if capacity <= max_shadow { 65_536 } else { (65_536 * max_shadow).div_ceil(capacity) };
         let cap = (capacity * threshold / 65_536).max(1);
         LruGuard {
             threshold,
@@ -89,6 +108,11 @@ impl LruGuard {
     /// The entries this guard was sized for.
     pub(crate) fn capacity(&self) -> u64 {
         self.cap * 65_536 / self.threshold
+    }
+
+    /// Keys whose hash has its top 16 bits below this are in the sample.
+    pub(crate) fn threshold(&self) -> u64 {
+        self.threshold
     }
 
     /// True if the key (by hash) is in the sample.
@@ -116,7 +140,7 @@ impl LruGuard {
                 self.slots[t as usize].hash = hash;
                 t
             } else {
-                self.slots.push(Slot { prev: NIL, next: NIL, hash });
+                self.slots.push(Slot { prev: NIL.into(), next: NIL.into(), hash });
                 (self.slots.len() - 1) as u32
             };
             self.map.insert(hash, i);

@@ -10,8 +10,8 @@ pub(crate) const NIL: u32 = u32::MAX;
 pub(crate) trait Linked {
     fn prev(&self) -> u32;
     fn next(&self) -> u32;
-    fn set_prev(&mut self, i: u32);
-    fn set_next(&mut self, i: u32);
+    fn set_prev(&self, i: u32);
+    fn set_next(&self, i: u32);
 }
 
 /// Head (most recent) and tail (least recent) of one list.
@@ -49,7 +49,7 @@ impl List {
 
     /// Links `i` in front of the head. `i` must not be in any list.
     #[inline]
-    pub(crate) fn push_front<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn push_front<N: Linked>(&mut self, nodes: &[N], i: u32) {
         nodes[i as usize].set_prev(NIL);
         nodes[i as usize].set_next(self.head);
         if self.head == NIL {
@@ -62,7 +62,7 @@ impl List {
 
     /// Unlinks `i`, which must be in this list.
     #[inline]
-    pub(crate) fn unlink<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn unlink<N: Linked>(&mut self, nodes: &[N], i: u32) {
         let (p, n) = (nodes[i as usize].prev(), nodes[i as usize].next());
         if p == NIL {
             self.head = n;
@@ -80,7 +80,7 @@ impl List {
 
     /// Moves `i` (already in this list) to the head.
     #[inline]
-    pub(crate) fn move_to_front<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn move_to_front<N: Linked>(&mut self, nodes: &[N], i: u32) {
         if self.head != i {
             self.unlink(nodes, i);
             self.push_front(nodes, i);
@@ -97,13 +97,13 @@ impl List {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Copy)]
-    struct N(u32, u32);
+    #[derive(Clone)]
+    struct N(std::cell::Cell<u32>, std::cell::Cell<u32>);
     impl Linked for N {
-        fn prev(&self) -> u32 { self.0 }
-        fn next(&self) -> u32 { self.1 }
-        fn set_prev(&mut self, i: u32) { self.0 = i }
-        fn set_next(&mut self, i: u32) { self.1 = i }
+        fn prev(&self) -> u32 { self.0.get() }
+        fn next(&self) -> u32 { self.1.get() }
+        fn set_prev(&self, i: u32) { self.0.set(i) }
+        fn set_next(&self, i: u32) { self.1.set(i) }
     }
 
     fn order(l: &List, nodes: &[N]) -> Vec<u32> {
@@ -127,21 +127,21 @@ mod tests {
 
     #[test]
     fn push_unlink_move() {
-        let mut nodes = vec![N(NIL, NIL); 4];
+        let nodes = vec![N(NIL.into(), NIL.into()); 4];
         let mut l = List::default();
         for i in 0..4 {
-            l.push_front(&mut nodes, i);
+            l.push_front(&nodes, i);
         }
         assert_eq!(order(&l, &nodes), vec![3, 2, 1, 0]);
-        l.move_to_front(&mut nodes, 0);
+        l.move_to_front(&nodes, 0);
         assert_eq!(order(&l, &nodes), vec![0, 3, 2, 1]);
-        l.unlink(&mut nodes, 2);
+        l.unlink(&nodes, 2);
         assert_eq!(order(&l, &nodes), vec![0, 3, 1]);
-        l.unlink(&mut nodes, 1);
-        l.unlink(&mut nodes, 0);
+        l.unlink(&nodes, 1);
+        l.unlink(&nodes, 0);
         assert_eq!(order(&l, &nodes), vec![3]);
         assert_eq!((l.head(), l.tail()), (3, 3));
-        l.unlink(&mut nodes, 3);
+        l.unlink(&nodes, 3);
         assert_eq!((l.head(), l.tail()), (NIL, NIL));
     }
 }

@@ -12,31 +12,31 @@ pub(crate) struct Lru {
 impl Lru {
     /// A new entry is the most recent.
     #[inline]
-    pub(crate) fn on_insert<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn on_insert<N: Linked>(&mut self, nodes: &[N], i: u32) {
         self.list.push_front(nodes, i);
     }
 
     /// A read or an overwrite makes the entry the most recent.
     #[inline]
-    pub(crate) fn on_access<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn on_access<N: Linked>(&mut self, nodes: &[N], i: u32) {
         self.list.move_to_front(nodes, i);
     }
 
     /// The entry is leaving the shard.
     #[inline]
-    pub(crate) fn on_remove<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn on_remove<N: Linked>(&mut self, nodes: &[N], i: u32) {
         self.list.unlink(nodes, i);
     }
 
     /// Takes the entry out of the order while it must not be evicted.
     #[inline]
-    pub(crate) fn detach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn detach<N: Linked>(&mut self, nodes: &[N], i: u32) {
         self.list.unlink(nodes, i);
     }
 
     /// Puts a detached entry back, as the most recent.
     #[inline]
-    pub(crate) fn reattach<N: Linked>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn reattach<N: Linked>(&mut self, nodes: &[N], i: u32) {
         self.list.push_front(nodes, i);
     }
 

@@ -32,7 +32,7 @@ pub(crate) trait PolicyNode: Linked {
     /// The 4 policy bits (low nibble).
     fn policy_bits(&self) -> u8;
     /// Replaces the 4 policy bits with the low nibble of `bits`.
-    fn set_policy_bits(&mut self, bits: u8);
+    fn set_policy_bits(&self, bits: u8);
 }
 
 /// The entry's 2-bit access counter.
@@ -43,7 +43,7 @@ pub(crate) fn freq<N: PolicyNode>(n: &N) -> u8 {
 
 /// Sets the entry's 2-bit access counter.
 #[inline]
-pub(crate) fn set_freq<N: PolicyNode>(n: &mut N, f: u8) {
+pub(crate) fn set_freq<N: PolicyNode>(n: &N, f: u8) {
     n.set_policy_bits((n.policy_bits() & !3) | (f & 3));
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn seg<N: PolicyNode>(n: &N) -> u8 {
 
 /// Sets the entry's 2-bit segment id.
 #[inline]
-pub(crate) fn set_seg<N: PolicyNode>(n: &mut N, s: u8) {
+pub(crate) fn set_seg<N: PolicyNode>(n: &N, s: u8) {
     n.set_policy_bits((n.policy_bits() & 3) | ((s & 3) << 2));
 }
 
@@ -101,12 +101,39 @@ pub(crate) enum Policy {
 
 impl Policy {
     /// An empty policy of this kind; `seed` drives any randomness (0 = none).
-    pub(crate) fn new(kind: PolicyKind, seed: u64) -> Policy {
+    pub(crate) fn new(kind: PolicyKind, seed: u64, shards: usize) -> Policy {
         match kind {
             PolicyKind::Lru => Policy::Lru(lru::Lru::default()),
             PolicyKind::TinyLfu => Policy::TinyLfu(Box::new(tinylfu::TinyLfu::new(seed))),
-            PolicyKind::S3Fifo => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(false))),
-            PolicyKind::Adaptive => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::new(true))),
+            PolicyKind::S3Fifo => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::with_shards(false, shards))),
+            PolicyKind::Adaptive => Policy::S3Fifo(Box::new(s3fifo::S3Fifo::with_shards(true, shards))),
+        }
+    }
+
+    /// Policy-bit values (bit `b` for bits `b`) whose read hit changes no
+    /// policy state but read counts, so a reader may serve it without the
+    /// shard's lock (see `engine::read`). 0 for `lru` (a hit reorders its
+    /// list) and `tinylfu` (every hit counts in its sketch).
+    pub(crate) fn quiet_hits(&self) -> u16 {
+        match self {
+            Policy::S3Fifo(p) => p.quiet_hits(),
+            Policy::Lru(_) | Policy::TinyLfu(_) => 0,
+        }
+    }
+
+    /// Reads of keys whose hash has its top 16 bits below this are sampled
+    /// (by the adaptive policy's LRU guard) and must take the lock.
+    pub(crate) fn sampled_below(&self) -> u64 {
+        match self {
+            Policy::S3Fifo(p) => p.sampled_below(),
+            Policy::Lru(_) | Policy::TinyLfu(_) => 0,
+        }
+    }
+
+    /// `n` quiet hits served without the lock since the last call.
+    pub(crate) fn absorb_quiet_hits(&mut self, n: u64) {
+        if let Policy::S3Fifo(p) = self {
+            p.absorb_quiet_hits(n);
         }
     }
 
@@ -124,7 +151,7 @@ impl Policy {
 
     /// A new entry `i` with key hash `hash`.
     #[inline]
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
         match self {
             Policy::Lru(p) => p.on_insert(nodes, i),
             Policy::TinyLfu(p) => p.on_insert(nodes, i, hash),
@@ -134,7 +161,7 @@ impl Policy {
 
     /// A read that found entry `i`.
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
             Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, true),
@@ -146,7 +173,7 @@ impl Policy {
     /// counts as an access for eviction, but not as a read hit in the
     /// adaptive machinery's hit-ratio samples.
     #[inline]
-    pub(crate) fn on_write<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
+    pub(crate) fn on_write<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
             Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, false),
@@ -166,7 +193,7 @@ impl Policy {
 
     /// Entry `i` leaves; `evicted` if the policy chose it as a victim.
     #[inline]
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, evicted: bool) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, evicted: bool) {
         match self {
             Policy::Lru(p) => p.on_remove(nodes, i),
             Policy::TinyLfu(p) => p.on_remove(nodes, i),
@@ -177,7 +204,7 @@ impl Policy {
     /// Takes entry `i` out of the policy's order while room is made for its
     /// own new value (an overwrite, a CAS version): it must not be chosen.
     #[inline]
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         match self {
             Policy::Lru(p) => p.detach(nodes, i),
             Policy::TinyLfu(p) => p.detach(nodes, i),
@@ -187,7 +214,7 @@ impl Policy {
 
     /// Puts a detached entry back, at the head of its list.
     #[inline]
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         match self {
             Policy::Lru(p) => p.reattach(nodes, i),
             Policy::TinyLfu(p) => p.reattach(nodes, i),
@@ -196,7 +223,7 @@ impl Policy {
     }
 
     /// The entry to evict next (NIL when empty). May reorder the lists.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &mut [N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
         match self {
             Policy::Lru(p) => p.victim(),
             Policy::TinyLfu(p) => p.victim(nodes, hash_of),

@@ -95,6 +95,8 @@ pub(crate) struct S3Fifo {
     /// Verdicts to stay in CLOCK mode next time (doubles up to 64 while
     /// LRU keeps winning, back to 1 once the policy holds its own).
     backoff: u32,
+    /// The guard's shadow size (`guard::shadow_for` the shard count).
+    max_shadow: u64,
 }
 
 impl Default for S3Fifo {
@@ -106,6 +108,11 @@ impl Default for S3Fifo {
 impl S3Fifo {
     /// Plain S3-FIFO, or (`adaptive`) nycache's variant.
     pub(crate) fn new(adaptive: bool) -> S3Fifo {
+        S3Fifo::with_shards(adaptive, 1)
+    }
+
+    /// As `new`, for one shard of `shards` (sizes the LRU guard's shadow).
+    pub(crate) fn with_shards(adaptive: bool, shards: usize) -> S3Fifo {
         let mut climber = Climber::new(SMALL_SHARE, 0.0, SMALL_MAX_SHARE, CLIMB_SAMPLE);
         climber.enabled = adaptive;
         S3Fifo {
@@ -125,6 +132,29 @@ impl S3Fifo {
             clock_mode: false,
             clock_left: 0,
             backoff: 1,
+            max_shadow: super::guard::shadow_for(shards),
+        }
+    }
+
+    /// Policy-bit values whose read hit changes nothing but read counts
+    /// (bit `b` for bits `b`): the access counter saturated and, when
+    /// adaptive, not a ghost admission's first read in main.
+    pub(crate) fn quiet_hits(&self) -> u16 {
+        (0..16u8)
+            .filter(|b| b & 3 == self.max_freq && !(self.sketch.is_some() && b >> 2 == MAIN_GHOSTED))
+            .fold(0, |m, b| m | 1 << b)
+    }
+
+    /// Keys sampled by the LRU guard (top 16 hash bits below this).
+    pub(crate) fn sampled_below(&self) -> u64 {
+        self.guard.as_ref().map_or(0, LruGuard::threshold)
+    }
+
+    /// `n` read hits served without the lock: only the climber's sample
+    /// counts them (a quiet hit changes nothing else).
+    pub(crate) fn absorb_quiet_hits(&mut self, n: u64) {
+        if self.sketch.is_some() {
+            self.climber.record_hits(n, self.peak);
         }
     }
 
@@ -135,24 +165,24 @@ impl S3Fifo {
 
     /// A new entry: to main if its key was evicted recently (and, when
     /// adaptive, the ghost is trusted or the key is popular), else to small.
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
         if let Some(s) = &mut self.sketch {
             s.increment(hash);
         }
         if self.clock_mode {
-            set_seg(&mut nodes[i as usize], MAIN);
+            set_seg(&nodes[i as usize], MAIN);
             self.main.push_front(nodes, i);
             self.n_main += 1;
         } else if self.ghost.contains(hash) && self.ghost_admits(nodes, hash, hash_of) {
-            set_seg(&mut nodes[i as usize], if self.sketch.is_some() { MAIN_GHOSTED } else { MAIN });
+            set_seg(&nodes[i as usize], if self.sketch.is_some() { MAIN_GHOSTED } else { MAIN });
             self.main.push_front(nodes, i);
             self.n_main += 1;
         } else {
-            set_seg(&mut nodes[i as usize], SMALL);
+            set_seg(&nodes[i as usize], SMALL);
             self.small.push_front(nodes, i);
             self.n_small += 1;
         }
-        set_freq(&mut nodes[i as usize], 0);
+        set_freq(&nodes[i as usize], 0);
         let total = self.n_small + self.n_main;
         if total > self.peak {
             self.peak = total;
@@ -181,8 +211,8 @@ impl S3Fifo {
     /// A hit: bump the 2-bit counter (saturating at `max_freq`: 3 for plain
     /// S3-FIFO, 2 for the adaptive variant).
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, read: bool) {
-        let n = &mut nodes[i as usize];
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, read: bool) {
+        let n = &nodes[i as usize];
         let f = freq(n);
         if f < self.max_freq {
             set_freq(n, f + 1);
@@ -253,7 +283,7 @@ impl S3Fifo {
 
     /// The entry leaves; an eviction from the small queue leaves its
     /// fingerprint in the ghost queue.
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, evicted: bool) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, evicted: bool) {
         let s = seg(&nodes[i as usize]);
         if s == SMALL {
             self.small.unlink(nodes, i);
@@ -272,7 +302,7 @@ impl S3Fifo {
 
     /// Takes the entry out of its queue (keeping its marks) while it must
     /// not be evicted.
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         if seg(&nodes[i as usize]) == SMALL {
             self.small.unlink(nodes, i);
             self.n_small -= 1;
@@ -283,7 +313,7 @@ impl S3Fifo {
     }
 
     /// Puts a detached entry back at the head of its queue.
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         if seg(&nodes[i as usize]) == SMALL {
             self.small.push_front(nodes, i);
             self.n_small += 1;
@@ -295,7 +325,7 @@ impl S3Fifo {
 
     /// The next entry to evict, after promoting reused small entries to
     /// main and giving reused main entries another round.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &mut [N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
         let total = self.n_small + self.n_main;
         if total == 0 {
             return NIL;
@@ -308,7 +338,7 @@ impl S3Fifo {
             self.ghost.set_cap(ghost_cap);
         }
         if self.sketch.is_some() && self.guard.as_ref().is_none_or(|g| total > g.capacity() + g.capacity() / 8) {
-            self.guard = Some(LruGuard::new(total));
+            self.guard = Some(LruGuard::with_shadow(total, self.max_shadow));
         }
         if self.clock_mode {
             // Fold the small queue into main (every call while it holds
@@ -360,18 +390,18 @@ impl S3Fifo {
         }
     }
 
-    fn move_to_main<N: PolicyNode>(&mut self, nodes: &mut [N], t: u32) {
+    fn move_to_main<N: PolicyNode>(&mut self, nodes: &[N], t: u32) {
         self.small.unlink(nodes, t);
         self.n_small -= 1;
-        set_seg(&mut nodes[t as usize], MAIN);
-        set_freq(&mut nodes[t as usize], 0);
+        set_seg(&nodes[t as usize], MAIN);
+        set_freq(&nodes[t as usize], 0);
         self.main.push_front(nodes, t);
         self.n_main += 1;
     }
 
     /// Main's CLOCK hand: entries read since they last passed get another
     /// round (their counter decremented); the first unread one is returned.
-    fn main_victim<N: PolicyNode>(&mut self, nodes: &mut [N]) -> u32 {
+    fn main_victim<N: PolicyNode>(&mut self, nodes: &[N]) -> u32 {
         loop {
             let t = self.main.tail();
             if t == NIL {
@@ -379,7 +409,7 @@ impl S3Fifo {
             }
             let f = freq(&nodes[t as usize]);
             if f > 0 {
-                set_freq(&mut nodes[t as usize], f - 1);
+                set_freq(&nodes[t as usize], f - 1);
                 self.main.move_to_front(nodes, t);
                 continue;
             }

@@ -1,6 +1,8 @@
 //! Policy-level tests on a bare slab: each policy's own invariants (segment
 //! sizes, ghost bounds), and the behaviours each one exists for.
 
+use std::cell::Cell;
+
 use hashbrown::HashMap;
 
 use super::list::{Linked, NIL};
@@ -9,35 +11,35 @@ use crate::config::PolicyKind;
 use crate::test_rng::XorShift;
 
 /// A slab node for tests: links, policy bits and the key's hash.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct TNode {
-    prev: u32,
-    next: u32,
-    bits: u8,
+    prev: Cell<u32>,
+    next: Cell<u32>,
+    bits: Cell<u8>,
     hash: u64,
 }
 
 impl Linked for TNode {
     fn prev(&self) -> u32 {
-        self.prev
+        self.prev.get()
     }
     fn next(&self) -> u32 {
-        self.next
+        self.next.get()
     }
-    fn set_prev(&mut self, i: u32) {
-        self.prev = i
+    fn set_prev(&self, i: u32) {
+        self.prev.set(i)
     }
-    fn set_next(&mut self, i: u32) {
-        self.next = i
+    fn set_next(&self, i: u32) {
+        self.next.set(i)
     }
 }
 
 impl PolicyNode for TNode {
     fn policy_bits(&self) -> u8 {
-        self.bits
+        self.bits.get()
     }
-    fn set_policy_bits(&mut self, bits: u8) {
-        self.bits = bits & 0xf
+    fn set_policy_bits(&self, bits: u8) {
+        self.bits.set(bits & 0xf)
     }
 }
 
@@ -60,7 +62,7 @@ fn h(key: u64) -> u64 {
 
 impl Sim {
     fn new(kind: PolicyKind, cap: usize) -> Sim {
-        Sim { nodes: Vec::new(), free: Vec::new(), map: HashMap::new(), policy: Policy::new(kind, 7), cap, hits: 0 }
+        Sim { nodes: Vec::new(), free: Vec::new(), map: HashMap::new(), policy: Policy::new(kind, 7, 1), cap, hits: 0 }
     }
 
     fn evict_one(&mut self) {
@@ -94,7 +96,7 @@ impl Sim {
         while self.map.len() >= self.cap {
             self.evict_one();
         }
-        let node = TNode { prev: NIL, next: NIL, bits: 0, hash };
+        let node = TNode { prev: NIL.into(), next: NIL.into(), bits: 0.into(), hash };
         let i = match self.free.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
@@ -391,7 +393,7 @@ fn hits_do_no_list_surgery() {
         for _ in 0..5_000 {
             sim.access(rng.below(200) as u64);
         }
-        let links = |s: &Sim| s.nodes.iter().map(|n| (n.prev, n.next)).collect::<Vec<_>>();
+        let links = |s: &Sim| s.nodes.iter().map(|n| (n.prev.get(), n.next.get())).collect::<Vec<_>>();
         let before = links(&sim);
         let resident: Vec<u64> = (0..200u64).filter(|k| sim.map.contains_key(&h(*k))).collect();
         for _ in 0..3 {
@@ -407,7 +409,7 @@ fn hits_do_no_list_surgery() {
     for k in 0..8 {
         sim.access(k);
     }
-    let before: Vec<(u32, u32)> = sim.nodes.iter().map(|n| (n.prev, n.next)).collect();
+    let before: Vec<(u32, u32)> = sim.nodes.iter().map(|n| (n.prev.get(), n.next.get())).collect();
     sim.access(0);
-    assert_ne!(sim.nodes.iter().map(|n| (n.prev, n.next)).collect::<Vec<_>>(), before);
+    assert_ne!(sim.nodes.iter().map(|n| (n.prev.get(), n.next.get())).collect::<Vec<_>>(), before);
 }

@@ -81,8 +81,8 @@ impl TinyLfu {
     }
 
     /// A new entry enters the window.
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64) {
-        let n = &mut nodes[i as usize];
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
+        let n = &nodes[i as usize];
         set_seg(n, WINDOW);
         set_freq(n, 0);
         self.lists[WINDOW as usize].push_front(nodes, i);
@@ -96,7 +96,7 @@ impl TinyLfu {
         if self.counts[WINDOW as usize] > window_cap {
             let c = self.lists[WINDOW as usize].tail();
             if freq(&nodes[c as usize]) != 0 {
-                set_freq(&mut nodes[c as usize], 0);
+                set_freq(&nodes[c as usize], 0);
                 self.lists[WINDOW as usize].move_to_front(nodes, c);
             } else {
                 self.move_to(nodes, c, PROBATION);
@@ -116,8 +116,8 @@ impl TinyLfu {
 
     /// A hit: set the access bit and count the key.
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32, hash: u64, read: bool) {
-        set_freq(&mut nodes[i as usize], 1);
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, read: bool) {
+        set_freq(&nodes[i as usize], 1);
         self.record(hash);
         if read {
             self.climber.record(true, self.peak);
@@ -131,7 +131,7 @@ impl TinyLfu {
     }
 
     /// The entry leaves.
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         let s = seg(&nodes[i as usize]) as usize;
         self.lists[s].unlink(nodes, i);
         self.counts[s] -= 1;
@@ -139,23 +139,23 @@ impl TinyLfu {
 
     /// Takes the entry out of its list (keeping its marks) while it must
     /// not be evicted.
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         self.on_remove(nodes, i);
     }
 
     /// Puts a detached entry back at the head of its list.
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &mut [N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
         let s = seg(&nodes[i as usize]) as usize;
         self.lists[s].push_front(nodes, i);
         self.counts[s] += 1;
     }
 
-    fn move_to(&mut self, nodes: &mut [impl PolicyNode], i: u32, to: u8) {
+    fn move_to(&mut self, nodes: &[impl PolicyNode], i: u32, to: u8) {
         let from = seg(&nodes[i as usize]);
         self.lists[from as usize].unlink(nodes, i);
         self.counts[from as usize] -= 1;
-        set_seg(&mut nodes[i as usize], to);
-        set_freq(&mut nodes[i as usize], 0);
+        set_seg(&nodes[i as usize], to);
+        set_freq(&nodes[i as usize], 0);
         self.lists[to as usize].push_front(nodes, i);
         self.counts[to as usize] += 1;
     }
@@ -163,7 +163,7 @@ impl TinyLfu {
     /// Main's next victim: probation's CLOCK tail, after promoting the
     /// entries of its tail that were hit (and demoting protected's overflow
     /// back to probation).
-    fn main_victim<N: PolicyNode>(&mut self, nodes: &mut [N], main_cap: u64) -> u32 {
+    fn main_victim<N: PolicyNode>(&mut self, nodes: &[N], main_cap: u64) -> u32 {
         let protected_cap = (main_cap as f64 * PROTECTED_SHARE) as u64;
         loop {
             let p = self.lists[PROBATION as usize].tail();
@@ -174,7 +174,7 @@ impl TinyLfu {
                     return NIL;
                 }
                 if freq(&nodes[t as usize]) != 0 {
-                    set_freq(&mut nodes[t as usize], 0);
+                    set_freq(&nodes[t as usize], 0);
                     self.lists[PROTECTED as usize].move_to_front(nodes, t);
                     // One full turn clears every bit, so this ends.
                     if self.counts[PROTECTED as usize] > 1 {
@@ -190,7 +190,7 @@ impl TinyLfu {
             while self.counts[PROTECTED as usize] > protected_cap.max(1) {
                 let t = self.lists[PROTECTED as usize].tail();
                 if freq(&nodes[t as usize]) != 0 && self.counts[PROTECTED as usize] > 1 {
-                    set_freq(&mut nodes[t as usize], 0);
+                    set_freq(&nodes[t as usize], 0);
                     self.lists[PROTECTED as usize].move_to_front(nodes, t);
                     continue;
                 }
@@ -216,7 +216,7 @@ impl TinyLfu {
     /// The next entry to evict. Window overflow goes to main while main has
     /// room; once it is full, each entry leaving the window duels main's
     /// victim and the less frequent of the two is returned.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &mut [N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
         let total = self.total();
         if total == 0 {
             return NIL;
@@ -234,7 +234,7 @@ impl TinyLfu {
             }
             let c = self.lists[WINDOW as usize].tail();
             if freq(&nodes[c as usize]) != 0 && w > 1 {
-                set_freq(&mut nodes[c as usize], 0);
+                set_freq(&nodes[c as usize], 0);
                 self.lists[WINDOW as usize].move_to_front(nodes, c);
                 continue;
             }

@@ -1,0 +1,386 @@
+//! A shard's hash index: slab indices by key hash, probed by readers that
+//! hold no lock while the shard's lock holder changes it.
+//!
+//! Why our own table rather than `hashbrown`: a hit must not write any
+//! cache line another core reads (see `docs/design.md`, "Reads without a
+//! lock"), so readers cannot take the shard's lock, and a `hashbrown` table
+//! may not be read while it is written. This one is hashbrown's idea cut
+//! down to what a concurrent reader needs: buckets in aligned groups of 8,
+//! one control byte per bucket (`EMPTY`, `DELETED`, or `0x80 | 7 bits of the
+//! hash`), the 8 bytes of a group read as one atomic `u64` and matched with
+//! SWAR arithmetic, triangular probing over groups, and the slab index in an
+//! atomic `u32` beside it. Same 5 bytes per bucket, same 7/8 maximum load.
+//!
+//! Concurrency: one writer at a time (the shard's lock holder; every
+//! writing method takes `&mut IndexCounts`, which only the locked shard
+//! owns) and any number of readers. A writer publishes a bucket by storing
+//! its slot, then its control word with `Release`; a reader loads the
+//! control word with `Acquire`, so a tag it sees comes with its slot. A
+//! removed bucket becomes `DELETED` (a tombstone, so probes that passed it
+//! still go on), or `EMPTY` when its group already has an empty bucket (no
+//! probe ever went past such a group). Growing or cleaning out tombstones
+//! builds a new table and swaps it in; the old one is freed through the
+//! epoch collector once no reader can still be probing it. A reader may
+//! find a slab index whose node has since been reused: it always confirms
+//! the key on the node's block before trusting a match.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
+
+const GROUP: usize = 8;
+const EMPTY: u8 = 0x00;
+const DELETED: u8 = 0x01;
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The control byte of a full bucket for `hash`: the top 7 bits, high bit set.
+#[inline]
+fn tag(hash: u64) -> u8 {
+    0x80 | (hash >> 57) as u8
+}
+
+/// High bit set in each byte of `x` that is zero (exactly: no carries
+/// cross bytes, unlike the classic `(x - LO) & !x & HI`).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & !HI) + !HI) | x) & HI
+}
+
+/// Byte positions whose control byte equals `byte`.
+#[inline]
+fn matching(word: u64, byte: u8) -> u64 {
+    zero_bytes(word ^ (LO * byte as u64))
+}
+
+/// Iterates the byte positions flagged in a `zero_bytes` mask.
+#[inline]
+fn positions(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let pos = mask.trailing_zeros() as usize / 8;
+        mask &= mask - 1;
+        Some(pos)
+    })
+}
+
+struct Table {
+    /// Groups minus one (groups are a power of two).
+    mask: usize,
+    ctrl: Box<[AtomicU64]>,
+    slots: Box<[AtomicU32]>,
+}
+
+impl Table {
+    fn new(groups: usize) -> Table {
+        debug_assert!(groups.is_power_of_two());
+        Table {
+            mask: groups - 1,
+            ctrl: (0..groups).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..groups * GROUP).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    fn buckets(&self) -> usize {
+        (self.mask + 1) * GROUP
+    }
+
+    /// The groups `hash` probes, in order (triangular steps visit every
+    /// group of a power-of-two table once).
+    #[inline]
+    fn probe(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        let mut g = hash as usize & self.mask;
+        let mut stride = 0;
+        std::iter::from_fn(move || {
+            if stride > self.mask {
+                return None;
+            }
+            let here = g;
+            stride += 1;
+            g = (g + stride) & self.mask;
+            Some(here)
+        })
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+        let t = tag(hash);
+        for g in self.probe(hash) {
+            let word = self.ctrl[g].load(Ordering::Acquire);
+            for pos in positions(matching(word, t)) {
+                let b = g * GROUP + pos;
+                let i = self.slots[b].load(Ordering::Relaxed);
+                if eq(i) {
+                    return Some((b, i));
+                }
+            }
+            if zero_bytes(word) != 0 {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Puts `i` in the first free bucket of `hash`'s probe sequence; returns
+    /// whether that bucket was `EMPTY` (rather than a reused tombstone).
+    fn insert(&self, hash: u64, i: u32) -> bool {
+        for g in self.probe(hash) {
+            let word = self.ctrl[g].load(Ordering::Relaxed);
+            let free = zero_bytes(word) | matching(word, DELETED);
+            if let Some(pos) = positions(free).next() {
+                let was_empty = (word >> (pos * 8)) as u8 == EMPTY;
+                self.slots[g * GROUP + pos].store(i, Ordering::Relaxed);
+                let word = (word & !(0xff << (pos * 8))) | ((tag(hash) as u64) << (pos * 8));
+                self.ctrl[g].store(word, Ordering::Release);
+                return was_empty;
+            }
+        }
+        unreachable!("the index grows before it fills")
+    }
+
+    /// Every (slot) of a full bucket.
+    fn full(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..=self.mask).flat_map(move |g| {
+            let word = self.ctrl[g].load(Ordering::Relaxed);
+            positions(word & HI).map(move |pos| self.slots[g * GROUP + pos].load(Ordering::Relaxed))
+        })
+    }
+}
+
+/// The writer's bookkeeping, kept in the locked shard: holding `&mut` to
+/// it is what allows changing the index.
+#[derive(Default)]
+pub(crate) struct IndexCounts {
+    items: usize,
+    tombstones: usize,
+}
+
+impl IndexCounts {
+    /// Entries in the index.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.items
+    }
+}
+
+/// The index. See the module docs.
+pub(crate) struct Index {
+    table: Atomic<Table>,
+}
+
+impl Index {
+    /// An empty index (no table until the first insert).
+    pub(crate) fn new() -> Index {
+        Index { table: Atomic::null() }
+    }
+
+    /// Readers' lookup: the slab index for which `eq` confirms the key.
+    #[inline]
+    pub(crate) fn find(&self, guard: &Guard, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        let t = self.table.load(Ordering::Acquire, guard);
+        // SAFETY: the table stays allocated while `guard` is pinned: a
+        // replaced table is freed through `defer_destroy` only.
+        let t = unsafe { t.as_ref() }?;
+        t.find(hash, eq).map(|(_, i)| i)
+    }
+
+    /// The writer's current table, read without pinning. (Private: the
+    /// callers here never hold it across their own `rebuild` or `swap`.)
+    #[inline]
+    fn current<'a>(&'a self, _counts: &IndexCounts) -> Option<&'a Table> {
+        // SAFETY: only the writer (who holds `counts`, so the shard's lock)
+        // replaces or frees the table, so it lives at least as long as this
+        // borrow; `unprotected` is only used to load, never to defer.
+        unsafe { self.table.load(Ordering::Acquire, epoch::unprotected()).as_ref() }
+    }
+
+    /// Writer's lookup (same as `find`, under the lock).
+    #[inline]
+    pub(crate) fn find_locked(&self, counts: &IndexCounts, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.current(counts)?.find(hash, eq).map(|(_, i)| i)
+    }
+
+    /// Adds slab index `i` under `hash` (the caller checked the key is
+    /// absent). `rehash` gives the hash of a stored index when the table is
+    /// rebuilt.
+    pub(crate) fn insert(&self, counts: &mut IndexCounts, hash: u64, i: u32, rehash: impl Fn(u32) -> u64) {
+        let buckets = self.current(counts).map_or(0, Table::buckets);
+        if (counts.items + counts.tombstones + 1) * 8 > buckets * 7 {
+            // Double when live entries fill more than 7/16 (hashbrown's
+            // rule: half the 7/8 maximum); otherwise the tombstones are the
+            // problem and the same size will do.
+            let groups = buckets / GROUP;
+            let groups = if groups == 0 {
+                1
+            } else if (counts.items + 1) * 16 > buckets * 7 {
+                groups * 2
+            } else {
+                groups
+            };
+            self.rebuild(counts, groups, &rehash);
+        }
+        let t = self.current(counts).expect("rebuilt above");
+        if !t.insert(hash, i) {
+            counts.tombstones -= 1;
+        }
+        counts.items += 1;
+    }
+
+    /// Removes slab index `i`, stored under `hash`.
+    pub(crate) fn remove(&self, counts: &mut IndexCounts, hash: u64, i: u32) {
+        let Some(t) = self.current(counts) else { return };
+        let Some((b, _)) = t.find(hash, |j| j == i) else {
+            debug_assert!(false, "removing an index that is not there");
+            return;
+        };
+        let (g, pos) = (b / GROUP, b % GROUP);
+        let word = t.ctrl[g].load(Ordering::Relaxed);
+        let mark = if zero_bytes(word) != 0 { EMPTY } else { DELETED };
+        if mark == DELETED {
+            counts.tombstones += 1;
+        }
+        t.ctrl[g].store((word & !(0xff << (pos * 8))) | ((mark as u64) << (pos * 8)), Ordering::Release);
+        counts.items -= 1;
+    }
+
+    /// Drops every entry (and the table).
+    pub(crate) fn clear(&self, counts: &mut IndexCounts) {
+        self.swap(counts, None);
+        *counts = IndexCounts::default();
+    }
+
+    /// Bytes the table holds.
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self, counts: &IndexCounts) -> usize {
+        self.current(counts).map_or(0, |t| t.buckets() * 5)
+    }
+
+    fn rebuild(&self, counts: &mut IndexCounts, groups: usize, rehash: &impl Fn(u32) -> u64) {
+        let new = Table::new(groups);
+        if let Some(old) = self.current(counts) {
+            for i in old.full() {
+                new.insert(rehash(i), i);
+            }
+        }
+        counts.tombstones = 0;
+        self.swap(counts, Some(new));
+    }
+
+    fn swap(&self, _counts: &mut IndexCounts, new: Option<Table>) {
+        let guard = epoch::pin();
+        let old = match new {
+            Some(t) => self.table.swap(Owned::new(t), Ordering::AcqRel, &guard),
+            None => self.table.swap(Shared::null(), Ordering::AcqRel, &guard),
+        };
+        if !old.is_null() {
+            // SAFETY: `old` is unreachable from the index now; readers that
+            // loaded it before the swap are pinned, and the collector frees
+            // it only after they all unpin.
+            unsafe { guard.defer_destroy(old) };
+            drop(guard);
+            super::reclaim::collect();
+        }
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no reader or writer can reach the table any more.
+        unsafe {
+            let t = self.table.load(Ordering::Relaxed, epoch::unprotected());
+            if !t.is_null() {
+                drop(t.into_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(k: u32) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::with_seed(7).hash_one(k)
+    }
+
+    #[test]
+    fn zero_bytes_is_exact() {
+        for b in 0..=255u8 {
+            for other in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let word = u64::from_le_bytes([other, b, other, b, 0xff, 0x80, 1, b]);
+                let got = zero_bytes(word);
+                for (pos, byte) in word.to_le_bytes().iter().enumerate() {
+                    assert_eq!(got >> (pos * 8 + 7) & 1 == 1, *byte == 0, "word {word:#x} byte {pos}");
+                }
+            }
+        }
+    }
+
+    /// Inserts, removes and re-inserts through growth and tombstone
+    /// clean-ups, checking every key against a model each step.
+    #[test]
+    fn agrees_with_a_set_through_growth_and_tombstones() {
+        let index = Index::new();
+        let mut counts = IndexCounts::default();
+        let mut live = std::collections::BTreeSet::new();
+        let guard = epoch::pin();
+        for round in 0..6u32 {
+            for k in 0..3000u32 {
+                if (k + round) % 3 != 0 && !live.contains(&k) {
+                    index.insert(&mut counts, h(k), k, h);
+                    live.insert(k);
+                } else if (k * 7 + round) % 5 == 0 && live.remove(&k) {
+                    index.remove(&mut counts, h(k), k);
+                }
+            }
+            for k in 0..3000u32 {
+                assert_eq!(index.find(&guard, h(k), |i| i == k).is_some(), live.contains(&k), "key {k} round {round}");
+            }
+            assert_eq!(counts.items, live.len());
+            let buckets = index.heap_bytes(&counts) / 5;
+            assert!((counts.items + counts.tombstones) * 8 <= buckets * 7, "over 7/8 full");
+        }
+        index.clear(&mut counts);
+        assert!(index.find(&guard, h(1), |_| true).is_none());
+    }
+
+    /// A reader probing while the writer inserts, removes and rebuilds
+    /// always finds the keys that stay, and never a removed one once the
+    /// removal happened before its lookup started.
+    #[test]
+    fn readers_see_stable_keys_while_the_writer_churns() {
+        use std::sync::atomic::AtomicBool;
+        let index = Index::new();
+        let mut counts = IndexCounts::default();
+        // Keys 0..500 stay for the whole test.
+        for k in 0..500u32 {
+            index.insert(&mut counts, h(k), k, h);
+        }
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut lookups = 0u64;
+                while !stop.load(Ordering::Relaxed) || lookups < 10_000 {
+                    let guard = epoch::pin();
+                    let k = (lookups % 500) as u32;
+                    assert!(index.find(&guard, h(k), |i| i == k).is_some(), "stable key {k} lost");
+                    lookups += 1;
+                }
+            });
+            for round in 0..40u32 {
+                for k in 500..2500u32 {
+                    index.insert(&mut counts, h(k ^ round << 16), k ^ round << 16, h);
+                }
+                for k in 500..2500u32 {
+                    index.remove(&mut counts, h(k ^ round << 16), k ^ round << 16);
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            reader.join().unwrap();
+        });
+        assert_eq!(counts.items, 500);
+    }
+}

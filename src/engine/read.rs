@@ -1,0 +1,159 @@
+//! Reads without a lock: the part of a shard that readers reach directly,
+//! and the read path that uses it.
+//!
+//! A hit writes no cache line another core reads, the hottest key's
+//! included: it pins the epoch (a write to this thread's own record),
+//! probes the index, confirms the key on the block, checks the node's word
+//! (expiry, policy bits), copies the value out and bumps this thread's own
+//! hit counter. Nothing else: no lock word, no shared counter, no policy
+//! state. That is possible for the hits that change no policy state (the
+//! "quiet" ones: an entry whose access counter is already saturated, with
+//! the adaptive policy's other conditions) and whose key the LRU guard does
+//! not sample; every other read (misses, expired entries, the first hits
+//! of an entry in a CLOCK round, sampled keys, `lru` and `tinylfu`, which
+//! record every hit) takes the shard's lock as before. The policy learns of
+//! quiet hits in bulk, from the per-thread counters (`QuietHits`), when its
+//! hill climber counts reads.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_epoch as epoch;
+
+use super::index::Index;
+use super::shard::{EXPIRY_MASK, ReadInto, policy_bits};
+use super::slab::SharedNodes;
+use crate::codec::{self, Encoding};
+use crate::error::Result;
+use crate::expiry::Clock;
+use crate::policy::Policy;
+use crate::types::wrong_type;
+
+/// What lock-free readers of one shard see.
+pub(crate) struct ShardShared {
+    pub(crate) index: Index,
+    pub(crate) nodes: SharedNodes,
+    /// Bit `b` set: a read hit on an entry whose policy bits are `b`
+    /// changes no policy state. 0: every hit takes the lock.
+    quiet: AtomicU32,
+    /// Reads of keys whose hash has its top 16 bits below this feed the
+    /// policy's LRU guard, so they take the lock.
+    sampled_below: AtomicU64,
+}
+
+impl ShardShared {
+    pub(crate) fn new() -> ShardShared {
+        ShardShared {
+            index: Index::new(),
+            nodes: SharedNodes::new(),
+            quiet: AtomicU32::new(0),
+            sampled_below: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// Copies what readers need to know of the policy (its quiet hits,
+    /// its guard's sample). Stores only on a change: the writer calls it
+    /// after every eviction round.
+    #[inline]
+    pub(crate) fn publish_policy(&self, policy: &Policy) {
+        let quiet = u32::from(policy.quiet_hits());
+        if self.quiet.load(Ordering::Relaxed) != quiet {
+            self.quiet.store(quiet, Ordering::Relaxed);
+        }
+        let below = policy.sampled_below();
+        if self.sampled_below.load(Ordering::Relaxed) != below {
+            self.sampled_below.store(below, Ordering::Relaxed);
+        }
+    }
+
+    /// A quiet hit, served without the lock: hands `fill` the stored form
+    /// (encoding, stored bytes, decoded length, version 0) as
+    /// `Shard::read_with` does. `Err(fill)`: not a quiet hit (a miss
+    /// included), take the lock.
+    #[inline]
+    pub(crate) fn read_quiet<F>(&self, hash: u64, key: &[u8], cap: usize, clock: &dyn Clock, fill: F) -> std::result::Result<Result<ReadInto>, F>
+    where
+        F: FnOnce(Encoding, &[u8], usize, u64) -> Result<()>,
+    {
+        let quiet = self.quiet.load(Ordering::Relaxed);
+        if quiet == 0 || (hash >> 48) < self.sampled_below.load(Ordering::Relaxed) {
+            return Err(fill);
+        }
+        let guard = epoch::pin();
+        let mut found = None;
+        self.index.find(&guard, hash, |i| {
+            let Some(node) = self.nodes.get(&guard, i) else { return false };
+            match node.block_pinned(&guard) {
+                Some(b) if b.key() == key => {
+                    found = Some((node, b));
+                    true
+                }
+                _ => false,
+            }
+        });
+        let Some((node, block)) = found else { return Err(fill) };
+        let word = node.word();
+        if quiet >> policy_bits(word) & 1 == 0 {
+            return Err(fill);
+        }
+        let at = word & EXPIRY_MASK;
+        if at != 0 && at <= clock.now_ms() {
+            return Err(fill);
+        }
+        let enc = block.encoding();
+        if enc == Encoding::Collection {
+            return Ok(Err(wrong_type()));
+        }
+        let n = codec::decoded_len(enc, block.value());
+        if n > cap {
+            return Ok(Ok(ReadInto::TooSmall(n)));
+        }
+        Ok(fill(enc, block.value(), n, 0).map(|()| ReadInto::Copied(n)))
+    }
+}
+
+/// Stripes of per-thread counters: a thread counts its quiet hits in its
+/// own stripe, so counting writes no line another core writes (up to
+/// `STRIPES` threads; more share stripes, atomically).
+const STRIPES: usize = 32;
+
+/// Quiet hits per shard, striped by thread. Layout `[stripe][shard]`,
+/// each stripe padded to 128 bytes (two lines: the adjacent-line prefetcher
+/// pairs them).
+pub(crate) struct QuietHits {
+    stride: usize,
+    cells: Box<[AtomicU64]>,
+}
+
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|s| *s)
+}
+
+impl QuietHits {
+    pub(crate) fn new(shards: usize) -> QuietHits {
+        let stride = shards.div_ceil(16) * 16;
+        QuietHits { stride, cells: (0..stride * STRIPES).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// Counts one quiet hit on `shard` for this thread.
+    #[inline]
+    pub(crate) fn add(&self, shard: usize) {
+        let c = &self.cells[stripe() * self.stride + shard];
+        // Atomic because threads beyond `STRIPES` share stripes; the line
+        // is this thread's alone otherwise, so the add never waits.
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Quiet hits on `shard` so far.
+    pub(crate) fn total(&self, shard: usize) -> u64 {
+        (0..STRIPES).map(|s| self.cells[s * self.stride + shard].load(Ordering::Relaxed)).sum()
+    }
+
+    /// Quiet hits on every shard so far.
+    pub(crate) fn sum(&self) -> u64 {
+        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
