@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned, Shared};
 
-const GROUP: usize = 8;
 const EMPTY: u8 = 0x00;
 const DELETED: u8 = 0x01;
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -66,21 +65,62 @@ fn positions(mut mask: u64) -> impl Iterator<Item = usize> {
     })
 }
 
+/// Buckets per group: 12 slots and their control bytes fill one 64-byte
+/// line (16 control bytes, the last 4 permanently `DELETED` so they never
+/// match, never read as empty and are never handed out), so a lookup's
+/// control word and slot come in one cache miss.
+const GROUP: usize = 12;
+/// Control bytes 12..16 (in the second word): the padding.
+const PAD: u64 = 0x0101_0101_0000_0000;
+/// The high bits of the second word's real bytes (buckets 8..12).
+const REAL_HI: u64 = 0x0000_0000_8080_8080;
+
+#[repr(C, align(64))]
+struct Group {
+    ctrl: [AtomicU64; 2],
+    slots: [AtomicU32; GROUP],
+}
+
+impl Group {
+    fn new() -> Group {
+        Group { ctrl: [AtomicU64::new(0), AtomicU64::new(PAD)], slots: Default::default() }
+    }
+
+    #[inline]
+    fn load(&self, order: Ordering) -> (u64, u64) {
+        (self.ctrl[0].load(order), self.ctrl[1].load(order))
+    }
+
+    /// Sets bucket `pos`'s control byte (writer only; `Release`, after its slot).
+    fn set_ctrl(&self, pos: usize, byte: u8) {
+        let (w, shift) = (pos / 8, (pos % 8) * 8);
+        let word = self.ctrl[w].load(Ordering::Relaxed);
+        self.ctrl[w].store((word & !(0xff << shift)) | ((byte as u64) << shift), Ordering::Release);
+    }
+}
+
+/// Positions (0..12) flagged in the per-word byte masks `m0`, `m1`.
+#[inline]
+fn group_positions(m0: u64, m1: u64) -> impl Iterator<Item = usize> {
+    positions(m0).chain(positions(m1 & REAL_HI).map(|p| p + 8))
+}
+
+/// Whether a group's words hold an `EMPTY` bucket.
+#[inline]
+fn has_empty(w0: u64, w1: u64) -> bool {
+    zero_bytes(w0) | zero_bytes(w1) != 0
+}
+
 struct Table {
     /// Groups minus one (groups are a power of two).
     mask: usize,
-    ctrl: Box<[AtomicU64]>,
-    slots: Box<[AtomicU32]>,
+    groups: Box<[Group]>,
 }
 
 impl Table {
     fn new(groups: usize) -> Table {
         debug_assert!(groups.is_power_of_two());
-        Table {
-            mask: groups - 1,
-            ctrl: (0..groups).map(|_| AtomicU64::new(0)).collect(),
-            slots: (0..groups * GROUP).map(|_| AtomicU32::new(0)).collect(),
-        }
+        Table { mask: groups - 1, groups: (0..groups).map(|_| Group::new()).collect() }
     }
 
     fn buckets(&self) -> usize {
@@ -90,7 +130,7 @@ impl Table {
     /// The groups `hash` probes, in order (triangular steps visit every
     /// group of a power-of-two table once).
     #[inline]
-    fn probe(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+    fn probe(&self, hash: u64) -> impl Iterator<Item = &Group> + '_ {
         let mut g = hash as usize & self.mask;
         let mut stride = 0;
         std::iter::from_fn(move || {
@@ -100,23 +140,22 @@ impl Table {
             let here = g;
             stride += 1;
             g = (g + stride) & self.mask;
-            Some(here)
+            Some(&self.groups[here])
         })
     }
 
     #[inline]
-    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(&Group, usize, u32)> {
         let t = tag(hash);
         for g in self.probe(hash) {
-            let word = self.ctrl[g].load(Ordering::Acquire);
-            for pos in positions(matching(word, t)) {
-                let b = g * GROUP + pos;
-                let i = self.slots[b].load(Ordering::Relaxed);
+            let (w0, w1) = g.load(Ordering::Acquire);
+            for pos in group_positions(matching(w0, t), matching(w1, t)) {
+                let i = g.slots[pos].load(Ordering::Relaxed);
                 if eq(i) {
-                    return Some((b, i));
+                    return Some((g, pos, i));
                 }
             }
-            if zero_bytes(word) != 0 {
+            if has_empty(w0, w1) {
                 return None;
             }
         }
@@ -127,24 +166,24 @@ impl Table {
     /// whether that bucket was `EMPTY` (rather than a reused tombstone).
     fn insert(&self, hash: u64, i: u32) -> bool {
         for g in self.probe(hash) {
-            let word = self.ctrl[g].load(Ordering::Relaxed);
-            let free = zero_bytes(word) | matching(word, DELETED);
-            if let Some(pos) = positions(free).next() {
-                let was_empty = (word >> (pos * 8)) as u8 == EMPTY;
-                self.slots[g * GROUP + pos].store(i, Ordering::Relaxed);
-                let word = (word & !(0xff << (pos * 8))) | ((tag(hash) as u64) << (pos * 8));
-                self.ctrl[g].store(word, Ordering::Release);
+            let (w0, w1) = g.load(Ordering::Relaxed);
+            let free = group_positions(zero_bytes(w0) | matching(w0, DELETED), zero_bytes(w1) | matching(w1, DELETED));
+            if let Some(pos) = free.into_iter().next() {
+                let word = if pos < 8 { w0 } else { w1 };
+                let was_empty = (word >> ((pos % 8) * 8)) as u8 == EMPTY;
+                g.slots[pos].store(i, Ordering::Relaxed);
+                g.set_ctrl(pos, tag(hash));
                 return was_empty;
             }
         }
         unreachable!("the index grows before it fills")
     }
 
-    /// Every (slot) of a full bucket.
+    /// Every slot of a full bucket.
     fn full(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..=self.mask).flat_map(move |g| {
-            let word = self.ctrl[g].load(Ordering::Relaxed);
-            positions(word & HI).map(move |pos| self.slots[g * GROUP + pos].load(Ordering::Relaxed))
+        self.groups.iter().flat_map(|g| {
+            let (w0, w1) = g.load(Ordering::Relaxed);
+            group_positions(w0 & HI, w1 & HI).map(move |pos| g.slots[pos].load(Ordering::Relaxed))
         })
     }
 }
@@ -183,7 +222,7 @@ impl Index {
         // SAFETY: the table stays allocated while `guard` is pinned: a
         // replaced table is freed through `defer_destroy` only.
         let t = unsafe { t.as_ref() }?;
-        t.find(hash, eq).map(|(_, i)| i)
+        t.find(hash, eq).map(|(_, _, i)| i)
     }
 
     /// The writer's current table, read without pinning. (Private: the
@@ -199,7 +238,7 @@ impl Index {
     /// Writer's lookup (same as `find`, under the lock).
     #[inline]
     pub(crate) fn find_locked(&self, counts: &IndexCounts, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
-        self.current(counts)?.find(hash, eq).map(|(_, i)| i)
+        self.current(counts)?.find(hash, eq).map(|(_, _, i)| i)
     }
 
     /// Adds slab index `i` under `hash` (the caller checked the key is
@@ -231,17 +270,17 @@ impl Index {
     /// Removes slab index `i`, stored under `hash`.
     pub(crate) fn remove(&self, counts: &mut IndexCounts, hash: u64, i: u32) {
         let Some(t) = self.current(counts) else { return };
-        let Some((b, _)) = t.find(hash, |j| j == i) else {
+        let Some((g, pos, _)) = t.find(hash, |j| j == i) else {
             debug_assert!(false, "removing an index that is not there");
             return;
         };
-        let (g, pos) = (b / GROUP, b % GROUP);
-        let word = t.ctrl[g].load(Ordering::Relaxed);
-        let mark = if zero_bytes(word) != 0 { EMPTY } else { DELETED };
-        if mark == DELETED {
+        let (w0, w1) = g.load(Ordering::Relaxed);
+        if has_empty(w0, w1) {
+            g.set_ctrl(pos, EMPTY);
+        } else {
             counts.tombstones += 1;
+            g.set_ctrl(pos, DELETED);
         }
-        t.ctrl[g].store((word & !(0xff << (pos * 8))) | ((mark as u64) << (pos * 8)), Ordering::Release);
         counts.items -= 1;
     }
 
@@ -254,7 +293,7 @@ impl Index {
     /// Bytes the table holds.
     #[cfg(test)]
     pub(crate) fn heap_bytes(&self, counts: &IndexCounts) -> usize {
-        self.current(counts).map_or(0, |t| t.buckets() * 5)
+        self.current(counts).map_or(0, |t| t.groups.len() * std::mem::size_of::<Group>())
     }
 
     fn rebuild(&self, counts: &mut IndexCounts, groups: usize, rehash: &impl Fn(u32) -> u64) {
@@ -340,7 +379,7 @@ mod tests {
                 assert_eq!(index.find(&guard, h(k), |i| i == k).is_some(), live.contains(&k), "key {k} round {round}");
             }
             assert_eq!(counts.items, live.len());
-            let buckets = index.heap_bytes(&counts) / 5;
+            let buckets = index.heap_bytes(&counts) / 64 * GROUP;
             assert!((counts.items + counts.tombstones) * 8 <= buckets * 7, "over 7/8 full");
         }
         index.clear(&mut counts);
