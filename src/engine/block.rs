@@ -139,6 +139,22 @@ impl Block {
         &self.bytes()[..k]
     }
 
+    /// Whether the key is `key`: short keys (the common case) are compared
+    /// as two overlapping words, without a call to `memcmp`.
+    #[inline]
+    pub(crate) fn key_is(&self, key: &[u8]) -> bool {
+        let mine = self.key();
+        if mine.len() != key.len() {
+            return false;
+        }
+        let n = key.len();
+        if (8..=16).contains(&n) {
+            let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+            return word(mine, 0) == word(key, 0) && word(mine, n - 8) == word(key, n - 8);
+        }
+        mine == key
+    }
+
     /// The stored value bytes (possibly compressed; the shard knows).
     #[inline]
     pub(crate) fn value(&self) -> &[u8] {
@@ -312,6 +328,21 @@ mod tests {
         // SAFETY: `raw` came from `into_raw` just above and is taken back once.
         let back = unsafe { Block::from_raw(raw) };
         assert_eq!(back.encoding(), Encoding::Lz4);
+    }
+
+    #[test]
+    fn key_is_compares_every_byte_of_short_keys() {
+        for n in 0..20usize {
+            let key: Vec<u8> = (0..n as u8).collect();
+            let b = Block::new(&key, b"v").unwrap();
+            assert!(b.key_is(&key));
+            for i in 0..n {
+                let mut other = key.clone();
+                other[i] ^= 1;
+                assert!(!b.key_is(&other), "len {n}, byte {i}");
+            }
+            assert!(!b.key_is(&key[..n.saturating_sub(1)]) || n == 0);
+        }
     }
 
     #[test]

@@ -52,19 +52,6 @@ fn matching(word: u64, byte: u8) -> u64 {
     zero_bytes(word ^ (LO * byte as u64))
 }
 
-/// Iterates the byte positions flagged in a `zero_bytes` mask.
-#[inline]
-fn positions(mut mask: u64) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        if mask == 0 {
-            return None;
-        }
-        let pos = mask.trailing_zeros() as usize / 8;
-        mask &= mask - 1;
-        Some(pos)
-    })
-}
-
 /// Buckets per group: 12 slots and their control bytes fill one 64-byte
 /// line (16 control bytes, the last 4 permanently `DELETED` so they never
 /// match, never read as empty and are never handed out), so a lookup's
@@ -99,10 +86,30 @@ impl Group {
     }
 }
 
-/// Positions (0..12) flagged in the per-word byte masks `m0`, `m1`.
+/// One bit per real bucket (bit `p` for bucket `p`, 0..12) from the two
+/// words' byte masks (high bit per flagged byte).
+#[inline]
+fn group_bits(m0: u64, m1: u64) -> u32 {
+    // Gathers the 8 high bits of a byte mask into one byte: each flag,
+    // shifted to the bottom of its byte, meets exactly one term of the
+    // multiplier in the top byte, and no two terms share a bit position,
+    // so nothing carries.
+    let gather = |m: u64| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+    gather(m0) | (gather(m1 & REAL_HI) << 8)
+}
+
+/// Iterates the bucket positions set in `group_bits` output.
 #[inline]
 fn group_positions(m0: u64, m1: u64) -> impl Iterator<Item = usize> {
-    positions(m0).chain(positions(m1 & REAL_HI).map(|p| p + 8))
+    let mut bits = group_bits(m0, m1);
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let pos = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        Some(pos)
+    })
 }
 
 /// Whether a group's words hold an `EMPTY` bucket.
@@ -343,6 +350,20 @@ mod tests {
     fn h(k: u32) -> u64 {
         use std::hash::BuildHasher;
         foldhash::fast::FixedState::with_seed(7).hash_one(k)
+    }
+
+    #[test]
+    fn group_bits_gathers_every_flag() {
+        for bits in 0..1u32 << 12 {
+            let (mut m0, mut m1) = (0u64, 0u64);
+            for p in 0..12 {
+                if bits >> p & 1 == 1 {
+                    if p < 8 { m0 |= 0x80 << (p * 8) } else { m1 |= 0x80 << ((p - 8) * 8) }
+                }
+            }
+            // Padding flags (bytes 12..16) never show.
+            assert_eq!(group_bits(m0, m1 | 0x8080_8080_0000_0000), bits);
+        }
     }
 
     #[test]

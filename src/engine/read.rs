@@ -83,7 +83,7 @@ impl ShardShared {
         self.index.find(&guard, hash, |i| {
             let Some(node) = self.nodes.get(&guard, i) else { return false };
             match node.block_pinned(&guard) {
-                Some(b) if b.key() == key => {
+                Some(b) if b.key_is(key) => {
                     found = Some((node, b));
                     true
                 }

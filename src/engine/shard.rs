@@ -517,7 +517,7 @@ impl Shard {
                     prefetch(nodes, node.prev());
                     prefetch(nodes, node.next());
                 }
-                node.block_opt().as_ref().is_some_and(|b| b.key() == key)
+                node.block_opt().as_ref().is_some_and(|b| b.key_is(key))
             })
     }
 
