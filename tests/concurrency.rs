@@ -914,3 +914,106 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
         assert!(cache.keys(None).unwrap().is_empty() && cache.is_empty());
     });
 }
+
+// ---------------------------------------------------------------------------
+// 7. Lock-free reads race every kind of write
+// ---------------------------------------------------------------------------
+
+/// Readers copying values out with `get_into` (hot keys: most of these hits
+/// are served without the shard's lock, see `engine::read`) while writers
+/// overwrite them with values of other lengths and encodings, delete them,
+/// evict them (a small budget) and flush the cache. Every value a reader
+/// copies must be exactly one some writer wrote for that key, and the
+/// hit counter must count every hit, lock-free ones included.
+#[test]
+fn lock_free_reads_race_overwrites_deletes_evictions_and_flushes() {
+    const KEYS: u64 = 24;
+    const WRITERS: usize = 2;
+    const READERS: usize = 3;
+    const WRITER_OPS: u64 = 8_000;
+    const READS: u64 = 40_000;
+    with_watchdog("lock-free-reads", || {
+        let cache = Cache::open("max_memory=2MiB shards=2 max_key_size=64 compress_min=256 maintenance_ms=0").unwrap();
+        let published: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());
+        let key = |n: u64| format!("hot:{n}").into_bytes();
+        // Start with every key present and read a few times, so that reads
+        // find saturated access counters (the lock-free case) from the start.
+        for n in 0..KEYS {
+            let k = key(n);
+            published[0].store(n + 1, Ordering::Release);
+            cache.set(&k, &make_value(&k, 0, n + 1, 1, false, 100), None).unwrap();
+            let mut buf = vec![0u8; 4_096];
+            for _ in 0..4 {
+                cache.get_into(&k, &mut buf).unwrap();
+            }
+        }
+        let hits_before = cache.stats().hits;
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let (cache, published, stop) = (cache.clone(), published.clone(), stop.clone());
+                thread::spawn(move || {
+                    let mut rng = Rng::new(77 + r as u64);
+                    let mut buf = vec![0u8; 4_096];
+                    let mut hits = 0u64;
+                    let mut i = 0u64;
+                    while i < READS || !stop.load(Ordering::Relaxed) {
+                        // Mostly the hottest few keys, like a Zipf head.
+                        let n = if rng.chance(80) { rng.below(4) } else { rng.below(KEYS) };
+                        let k = key(n);
+                        // Now and then a buffer too small: the length alone.
+                        let size = if rng.chance(5) { 8 } else { buf.len() };
+                        if let Some(len) = cache.get_into(&k, &mut buf[..size]).unwrap() {
+                            hits += 1;
+                            if len <= size {
+                                check_value(&k, &buf[..len], &published);
+                            }
+                        }
+                        i += 1;
+                        if i > 100 * READS {
+                            break;
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (cache, published) = (cache.clone(), published.clone());
+                thread::spawn(move || {
+                    let mut rng = Rng::new(900 + w as u64);
+                    for seq in KEYS + 1..=KEYS + WRITER_OPS {
+                        let k = key(rng.below(KEYS));
+                        match rng.below(100) {
+                            0 if w == 0 => cache.flush(),
+                            0..10 => {
+                                cache.delete(&k).unwrap();
+                            }
+                            10..14 => {
+                                // Filler under other keys: evictions.
+                                let filler = format!("fill:{w}:{seq}").into_bytes();
+                                published[w].store(seq, Ordering::Release);
+                                cache.set(&filler, &make_value(&filler, w as u64, seq, 0, false, 2_000), None).unwrap();
+                            }
+                            _ => {
+                                published[w].store(seq, Ordering::Release);
+                                let len = rng.below(2_000) as usize;
+                                let v = make_value(&k, w as u64, seq, rng.below(2) as u8, false, len);
+                                cache.set(&k, &v, None).unwrap();
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        join_all(writers);
+        stop.store(true, Ordering::Relaxed);
+        let mut reader_hits = 0;
+        for r in readers {
+            reader_hits += r.join().unwrap_or_else(|p| resume_unwind(p));
+        }
+        assert!(reader_hits > 0, "the readers never hit");
+        assert_eq!(cache.stats().hits - hits_before, reader_hits, "every hit is counted, lock-free ones included");
+    });
+}
