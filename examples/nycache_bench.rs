@@ -20,7 +20,36 @@
 //! is total operations / wall time from a barrier to the last thread's end,
 //! the median of `--rounds` runs; the peers take turns within each round so
 //! that a noisy machine slows them alike. Ratios are nycache / peer.
+//!
+//! # Memory per entry (`--memory`)
+//!
+//! ```text
+//! target/release/examples/nycache-bench --memory [--keys N] [--peers ...] [--json out.json]
+//! ```
+//!
+//! Instead of the throughput workloads, measures what each peer costs per
+//! entry: the bench runs itself once per peer as a child
+//! (`--memory-one PEER --keys N`), so that every peer starts from a fresh
+//! process and no peer's freed memory or allocator caches count for the
+//! next. The child opens the peer with capacity exactly N entries (nycache:
+//! `max_entries=N`, `max_memory=4GiB`), inserts N distinct keys, and reads
+//! jemalloc's `stats.allocated` and the process's resident set (RSS) before
+//! opening the peer and after the last insert; so a table the peer sizes
+//! for N up front counts. It then counts the keys still present (`get`
+//! hits over all N): a peer that evicted some shows fewer entries.
+//!
+//! The table gives, per peer, bytes per entry *beyond key + value*:
+//! (bytes − N × 116) / N, the 116 being the 16-byte key and 100-byte value
+//! any cache must store. jemalloc's figure is what the peer asked for
+//! (every allocation in this binary goes through jemalloc, the library's
+//! global allocator); RSS adds allocator metadata and the freed pages
+//! jemalloc keeps before returning them to the system (up to its
+//! `dirty_decay_ms`, 10 s): every array a peer outgrew and copied while
+//! filling is still there. `_RJEM_MALLOC_CONF=dirty_decay_ms:0` in the
+//! environment (the children inherit it) returns them at once, for an RSS
+//! of the live data alone.
 
+use std::process::Command;
 use std::sync::Barrier;
 use std::time::Instant;
 
@@ -41,13 +70,22 @@ struct Args {
     capacity: usize,
     shards: Option<usize>,
     json: Option<String>,
+    /// `--memory`: measure memory per entry (one child process per peer).
+    memory: bool,
+    /// `--memory-one PEER`: the child's part of `--memory`, for one peer.
+    memory_one: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: nycache-bench [--threads 1,2,4] [--workloads read_heavy,get_only,mixed,churn]\n\
          \x20                    [--peers nycache,quick_cache,moka,lru_mutex] [--ops N per thread]\n\
-         \x20                    [--rounds N] [--keys N] [--capacity N] [--shards N] [--json FILE|-] [--quick]"
+         \x20                    [--rounds N] [--keys N] [--capacity N] [--shards N] [--json FILE|-] [--quick]\n\
+         \x20      nycache-bench --memory [--keys N] [--peers ...] [--shards N] [--json FILE|-]\n\
+         \n\
+         --memory: no throughput runs; bytes per entry of each peer holding --keys entries\n\
+         \x20         (default 1,000,000), by jemalloc and by RSS, each peer in a fresh child process\n\
+         \x20         (the bench runs itself with --memory-one PEER for each)"
     );
     std::process::exit(2)
 }
@@ -64,6 +102,8 @@ fn parse_args() -> Args {
         capacity: 100_000,
         shards: None,
         json: None,
+        memory: false,
+        memory_one: None,
     };
     let mut it = std::env::args().skip(1);
     let list = |v: Option<String>| -> Vec<String> {
@@ -81,6 +121,8 @@ fn parse_args() -> Args {
             "--capacity" => a.capacity = num(it.next()),
             "--shards" => a.shards = Some(num(it.next())),
             "--json" => a.json = Some(it.next().unwrap_or_else(|| usage())),
+            "--memory" => a.memory = true,
+            "--memory-one" => a.memory_one = Some(it.next().unwrap_or_else(|| usage())),
             // A smoke run: tiny sizes, one round (CI runs this; never a measurement).
             "--quick" => {
                 a.ops = 1 << 14;
@@ -99,14 +141,19 @@ fn parse_args() -> Args {
             usage();
         }
     }
-    for p in &a.peers {
+    for p in a.peers.iter().chain(&a.memory_one) {
         if !PEERS.contains(&p.as_str()) {
             eprintln!("unknown peer {p}");
             usage();
         }
     }
-    if a.threads.is_empty() || a.threads.contains(&0) || a.rounds == 0 || a.ops == 0 || a.capacity == 0 {
+    if a.threads.is_empty() || a.threads.contains(&0) || a.rounds == 0 || a.ops == 0 || a.capacity == 0 || a.keys == 0
+    {
         usage();
+    }
+    // The memory modes fill a cache of exactly `keys` entries.
+    if a.memory || a.memory_one.is_some() {
+        a.capacity = a.keys;
     }
     a
 }
@@ -215,6 +262,14 @@ struct Cell {
 
 fn main() {
     let a = parse_args();
+    if let Some(peer) = &a.memory_one {
+        memory_one(peer, &a);
+        return;
+    }
+    if a.memory {
+        memory(&a);
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "nycache-bench: {} keys Zipf(0.99), capacity {}, {} ops/thread, median of {} rounds, {} cores",
@@ -325,4 +380,166 @@ fn to_json(cells: &[Cell], cores: usize) -> String {
         })
         .collect();
     format!(r#"{{"cores":{cores},"results":[{}]}}"#, rows.join(","))
+}
+
+/// Bytes every cache must hold for an entry: the 16-byte key and the value.
+const KEY_VALUE_BYTES: u64 = (std::mem::size_of::<Key>() + VALUE.len()) as u64;
+
+/// One peer's figures from `--memory-one`, as its child process reports them.
+struct Memory {
+    peer: String,
+    /// Keys inserted (N).
+    keys: u64,
+    /// Of those, the keys still present after the last insert.
+    entries: u64,
+    /// Growth of jemalloc's `stats.allocated` from before opening the peer.
+    jemalloc_bytes: u64,
+    /// Growth of the resident set from before opening the peer.
+    rss_bytes: u64,
+}
+
+impl Memory {
+    /// The line a child prints, one `name=value` per field after the tag.
+    fn to_line(&self) -> String {
+        format!(
+            "memory-one peer={} keys={} entries={} jemalloc_bytes={} rss_bytes={}",
+            self.peer, self.keys, self.entries, self.jemalloc_bytes, self.rss_bytes
+        )
+    }
+
+    /// Reads back what `to_line` wrote; `None` if `line` is not such a line.
+    fn from_line(line: &str) -> Option<Memory> {
+        let mut fields = line.strip_prefix("memory-one ")?.split(' ');
+        let mut field = |name: &str| fields.next()?.strip_prefix(name)?.strip_prefix('=').map(str::to_string);
+        let peer = field("peer")?;
+        let mut num = |name: &str| field(name)?.parse().ok();
+        Some(Memory {
+            peer,
+            keys: num("keys")?,
+            entries: num("entries")?,
+            jemalloc_bytes: num("jemalloc_bytes")?,
+            rss_bytes: num("rss_bytes")?,
+        })
+    }
+
+    /// Bytes per inserted key beyond its key and value: (bytes − N × 116) / N.
+    fn per_entry(&self, bytes: u64) -> f64 {
+        (bytes as f64 - (self.keys * KEY_VALUE_BYTES) as f64) / self.keys as f64
+    }
+}
+
+/// jemalloc's `stats.allocated`: bytes the program holds from it, refreshed
+/// by advancing the statistics epoch first (as `tests/memory.rs` does).
+fn jemalloc_allocated() -> u64 {
+    tikv_jemalloc_ctl::epoch::advance().expect("jemalloc epoch");
+    tikv_jemalloc_ctl::stats::allocated::read().expect("jemalloc stats.allocated") as u64
+}
+
+/// This process's resident set in bytes: the resident pages of
+/// `/proc/self/statm` (its second field) times the page size.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm (Linux only)");
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("statm's resident pages");
+    // SAFETY: sysconf takes no pointers and only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * u64::try_from(page).expect("a page size")
+}
+
+/// `--memory-one PEER` (a child of `--memory`): fills one peer of capacity
+/// N with N distinct keys and prints its figures as one `Memory` line.
+fn memory_one(name: &str, a: &Args) {
+    if !cfg!(feature = "jemalloc") {
+        eprintln!("--memory needs the jemalloc feature (on by default): jemalloc must be the global allocator");
+        std::process::exit(2);
+    }
+    let n = a.keys as u64;
+    let (jemalloc_before, rss_before) = (jemalloc_allocated(), rss_bytes());
+    let p = open_peer(name, a); // capacity = N (parse_args sets it in this mode)
+    for i in 0..n {
+        p.set(&key(i), &VALUE);
+    }
+    p.settle();
+    let (jemalloc_after, rss_after) = (jemalloc_allocated(), rss_bytes());
+    // After the readings: a get allocates nothing, but keeps the count apart.
+    let entries = (0..n).filter(|&i| p.get(&key(i))).count() as u64;
+    let m = Memory {
+        peer: name.to_string(),
+        keys: n,
+        entries,
+        jemalloc_bytes: jemalloc_after.saturating_sub(jemalloc_before),
+        rss_bytes: rss_after.saturating_sub(rss_before),
+    };
+    println!("{}", m.to_line());
+}
+
+/// `--memory`: runs `--memory-one` for each peer in a child process of its
+/// own, then prints the table (and the JSON with `--json`).
+fn memory(a: &Args) {
+    let exe = std::env::current_exe().expect("path of this executable");
+    println!(
+        "nycache-bench --memory: {} distinct keys inserted into each peer of capacity {} (16-byte keys, \
+         100-byte values), each peer in a fresh process",
+        a.keys, a.keys
+    );
+    let mut results = Vec::new();
+    for peer in &a.peers {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--memory-one", peer, "--keys", &a.keys.to_string()]);
+        if let Some(s) = a.shards {
+            cmd.args(["--shards", &s.to_string()]);
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let m = stdout.lines().find_map(Memory::from_line);
+        match (out.status.success(), m) {
+            (true, Some(m)) => results.push(m),
+            _ => {
+                eprintln!("--memory-one {peer} failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
+                std::process::exit(1);
+            }
+        }
+    }
+    println!("\nmemory per entry: bytes beyond key + value ((bytes - N*{KEY_VALUE_BYTES}) / N)");
+    println!("| peer | entries | jemalloc bytes/entry beyond key+value | RSS bytes/entry beyond key+value |");
+    println!("|---|---|---|---|");
+    for m in &results {
+        println!(
+            "| {} | {} | {:.1} | {:.1} |",
+            m.peer,
+            m.entries,
+            m.per_entry(m.jemalloc_bytes),
+            m.per_entry(m.rss_bytes)
+        );
+    }
+    for m in results.iter().filter(|m| m.entries < m.keys) {
+        println!("{} evicted {} of the {} keys it was given", m.peer, m.keys - m.entries, m.keys);
+    }
+    if let Some(path) = &a.json {
+        let json = memory_json(&results);
+        if path == "-" {
+            println!("{json}");
+        } else {
+            std::fs::write(path, json + "\n").unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+        }
+    }
+}
+
+/// The `--memory` figures as JSON, in the style of `to_json`.
+fn memory_json(results: &[Memory]) -> String {
+    let rows: Vec<String> = results
+        .iter()
+        .map(|m| {
+            format!(
+                r#"{{"peer":"{}","keys":{},"entries":{},"jemalloc_bytes":{},"rss_bytes":{},"jemalloc_bytes_per_entry":{:.2},"rss_bytes_per_entry":{:.2}}}"#,
+                m.peer,
+                m.keys,
+                m.entries,
+                m.jemalloc_bytes,
+                m.rss_bytes,
+                m.per_entry(m.jemalloc_bytes),
+                m.per_entry(m.rss_bytes)
+            )
+        })
+        .collect();
+    format!(r#"{{"mode":"memory","key_value_bytes":{KEY_VALUE_BYTES},"results":[{}]}}"#, rows.join(","))
 }
