@@ -5,11 +5,12 @@
 //! cache line another core reads (see `docs/design.md`, "Reads without a
 //! lock"), so readers cannot take the shard's lock, and a `hashbrown` table
 //! may not be read while it is written. This one is hashbrown's idea cut
-//! down to what a concurrent reader needs: buckets in aligned groups of 8,
-//! one control byte per bucket (`EMPTY`, `DELETED`, or `0x80 | 7 bits of the
-//! hash`), the 8 bytes of a group read as one atomic `u64` and matched with
-//! SWAR arithmetic, triangular probing over groups, and the slab index in an
-//! atomic `u32` beside it. Same 5 bytes per bucket, same 7/8 maximum load.
+//! down to what a concurrent reader needs: one control byte per bucket
+//! (`EMPTY`, `DELETED`, or `0x80 | 7 bits of the hash`), read 8 at a time as
+//! atomic `u64` words and matched with SWAR arithmetic, triangular probing
+//! over groups, and the slab index in an atomic `u32`. A group is 12 buckets
+//! whose control bytes and slots share one 64-byte line (5.33 bytes per
+//! bucket), so a probe costs one cache miss; same 7/8 maximum load.
 //!
 //! Concurrency: one writer at a time (the shard's lock holder; every
 //! writing method takes `&mut IndexCounts`, which only the locked shard
@@ -70,7 +71,10 @@ struct Group {
 
 impl Group {
     fn new() -> Group {
-        Group { ctrl: [AtomicU64::new(0), AtomicU64::new(PAD)], slots: Default::default() }
+        Group {
+            ctrl: [AtomicU64::new(0), AtomicU64::new(PAD)],
+            slots: Default::default(),
+        }
     }
 
     #[inline]
@@ -82,7 +86,10 @@ impl Group {
     fn set_ctrl(&self, pos: usize, byte: u8) {
         let (w, shift) = (pos / 8, (pos % 8) * 8);
         let word = self.ctrl[w].load(Ordering::Relaxed);
-        self.ctrl[w].store((word & !(0xff << shift)) | ((byte as u64) << shift), Ordering::Release);
+        self.ctrl[w].store(
+            (word & !(0xff << shift)) | ((byte as u64) << shift),
+            Ordering::Release,
+        );
     }
 }
 
@@ -127,7 +134,10 @@ struct Table {
 impl Table {
     fn new(groups: usize) -> Table {
         debug_assert!(groups.is_power_of_two());
-        Table { mask: groups - 1, groups: (0..groups).map(|_| Group::new()).collect() }
+        Table {
+            mask: groups - 1,
+            groups: (0..groups).map(|_| Group::new()).collect(),
+        }
     }
 
     fn buckets(&self) -> usize {
@@ -174,7 +184,10 @@ impl Table {
     fn insert(&self, hash: u64, i: u32) -> bool {
         for g in self.probe(hash) {
             let (w0, w1) = g.load(Ordering::Relaxed);
-            let free = group_positions(zero_bytes(w0) | matching(w0, DELETED), zero_bytes(w1) | matching(w1, DELETED));
+            let free = group_positions(
+                zero_bytes(w0) | matching(w0, DELETED),
+                zero_bytes(w1) | matching(w1, DELETED),
+            );
             if let Some(pos) = free.into_iter().next() {
                 let word = if pos < 8 { w0 } else { w1 };
                 let was_empty = (word >> ((pos % 8) * 8)) as u8 == EMPTY;
@@ -219,12 +232,19 @@ pub(crate) struct Index {
 impl Index {
     /// An empty index (no table until the first insert).
     pub(crate) fn new() -> Index {
-        Index { table: Atomic::null() }
+        Index {
+            table: Atomic::null(),
+        }
     }
 
     /// Readers' lookup: the slab index for which `eq` confirms the key.
     #[inline]
-    pub(crate) fn find(&self, guard: &Guard, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub(crate) fn find(
+        &self,
+        guard: &Guard,
+        hash: u64,
+        eq: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
         let t = self.table.load(Ordering::Acquire, guard);
         // SAFETY: the table stays allocated while `guard` is pinned: a
         // replaced table is freed through `defer_destroy` only.
@@ -239,19 +259,34 @@ impl Index {
         // SAFETY: only the writer (who holds `counts`, so the shard's lock)
         // replaces or frees the table, so it lives at least as long as this
         // borrow; `unprotected` is only used to load, never to defer.
-        unsafe { self.table.load(Ordering::Acquire, epoch::unprotected()).as_ref() }
+        unsafe {
+            self.table
+                .load(Ordering::Acquire, epoch::unprotected())
+                .as_ref()
+        }
     }
 
     /// Writer's lookup (same as `find`, under the lock).
     #[inline]
-    pub(crate) fn find_locked(&self, counts: &IndexCounts, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub(crate) fn find_locked(
+        &self,
+        counts: &IndexCounts,
+        hash: u64,
+        eq: impl FnMut(u32) -> bool,
+    ) -> Option<u32> {
         self.current(counts)?.find(hash, eq).map(|(_, _, i)| i)
     }
 
     /// Adds slab index `i` under `hash` (the caller checked the key is
     /// absent). `rehash` gives the hash of a stored index when the table is
     /// rebuilt.
-    pub(crate) fn insert(&self, counts: &mut IndexCounts, hash: u64, i: u32, rehash: impl Fn(u32) -> u64) {
+    pub(crate) fn insert(
+        &self,
+        counts: &mut IndexCounts,
+        hash: u64,
+        i: u32,
+        rehash: impl Fn(u32) -> u64,
+    ) {
         let buckets = self.current(counts).map_or(0, Table::buckets);
         if (counts.items + counts.tombstones + 1) * 8 > buckets * 7 {
             // Double when live entries fill more than 7/16 (hashbrown's
@@ -276,7 +311,9 @@ impl Index {
 
     /// Removes slab index `i`, stored under `hash`.
     pub(crate) fn remove(&self, counts: &mut IndexCounts, hash: u64, i: u32) {
-        let Some(t) = self.current(counts) else { return };
+        let Some(t) = self.current(counts) else {
+            return;
+        };
         let Some((g, pos, _)) = t.find(hash, |j| j == i) else {
             debug_assert!(false, "removing an index that is not there");
             return;
@@ -300,7 +337,8 @@ impl Index {
     /// Bytes the table holds.
     #[cfg(test)]
     pub(crate) fn heap_bytes(&self, counts: &IndexCounts) -> usize {
-        self.current(counts).map_or(0, |t| t.groups.len() * std::mem::size_of::<Group>())
+        self.current(counts)
+            .map_or(0, |t| t.groups.len() * std::mem::size_of::<Group>())
     }
 
     fn rebuild(&self, counts: &mut IndexCounts, groups: usize, rehash: &impl Fn(u32) -> u64) {
@@ -358,7 +396,11 @@ mod tests {
             let (mut m0, mut m1) = (0u64, 0u64);
             for p in 0..12 {
                 if bits >> p & 1 == 1 {
-                    if p < 8 { m0 |= 0x80 << (p * 8) } else { m1 |= 0x80 << ((p - 8) * 8) }
+                    if p < 8 {
+                        m0 |= 0x80 << (p * 8)
+                    } else {
+                        m1 |= 0x80 << ((p - 8) * 8)
+                    }
                 }
             }
             // Padding flags (bytes 12..16) never show.
@@ -373,7 +415,11 @@ mod tests {
                 let word = u64::from_le_bytes([other, b, other, b, 0xff, 0x80, 1, b]);
                 let got = zero_bytes(word);
                 for (pos, byte) in word.to_le_bytes().iter().enumerate() {
-                    assert_eq!(got >> (pos * 8 + 7) & 1 == 1, *byte == 0, "word {word:#x} byte {pos}");
+                    assert_eq!(
+                        got >> (pos * 8 + 7) & 1 == 1,
+                        *byte == 0,
+                        "word {word:#x} byte {pos}"
+                    );
                 }
             }
         }
@@ -397,11 +443,18 @@ mod tests {
                 }
             }
             for k in 0..3000u32 {
-                assert_eq!(index.find(&guard, h(k), |i| i == k).is_some(), live.contains(&k), "key {k} round {round}");
+                assert_eq!(
+                    index.find(&guard, h(k), |i| i == k).is_some(),
+                    live.contains(&k),
+                    "key {k} round {round}"
+                );
             }
             assert_eq!(counts.items, live.len());
             let buckets = index.heap_bytes(&counts) / 64 * GROUP;
-            assert!((counts.items + counts.tombstones) * 8 <= buckets * 7, "over 7/8 full");
+            assert!(
+                (counts.items + counts.tombstones) * 8 <= buckets * 7,
+                "over 7/8 full"
+            );
         }
         index.clear(&mut counts);
         assert!(index.find(&guard, h(1), |_| true).is_none());
@@ -426,7 +479,10 @@ mod tests {
                 while !stop.load(Ordering::Relaxed) || lookups < 10_000 {
                     let guard = epoch::pin();
                     let k = (lookups % 500) as u32;
-                    assert!(index.find(&guard, h(k), |i| i == k).is_some(), "stable key {k} lost");
+                    assert!(
+                        index.find(&guard, h(k), |i| i == k).is_some(),
+                        "stable key {k} lost"
+                    );
                     lookups += 1;
                 }
             });

@@ -70,7 +70,14 @@ impl ShardShared {
     /// `Shard::read_with` does. `Err(fill)`: not a quiet hit (a miss
     /// included), take the lock.
     #[inline]
-    pub(crate) fn read_quiet<F>(&self, hash: u64, key: &[u8], cap: usize, clock: &dyn Clock, fill: F) -> std::result::Result<Result<ReadInto>, F>
+    pub(crate) fn read_quiet<F>(
+        &self,
+        hash: u64,
+        key: &[u8],
+        cap: usize,
+        clock: &dyn Clock,
+        fill: F,
+    ) -> std::result::Result<Result<ReadInto>, F>
     where
         F: FnOnce(Encoding, &[u8], usize, u64) -> Result<()>,
     {
@@ -81,7 +88,9 @@ impl ShardShared {
         let guard = epoch::pin();
         let mut found = None;
         self.index.find(&guard, hash, |i| {
-            let Some(node) = self.nodes.get(&guard, i) else { return false };
+            let Some(node) = self.nodes.get(&guard, i) else {
+                return false;
+            };
             match node.block_pinned(&guard) {
                 Some(b) if b.key_is(key) => {
                     found = Some((node, b));
@@ -90,7 +99,9 @@ impl ShardShared {
                 _ => false,
             }
         });
-        let Some((node, block)) = found else { return Err(fill) };
+        let Some((node, block)) = found else {
+            return Err(fill);
+        };
         let word = node.word();
         if quiet >> policy_bits(word) & 1 == 0 {
             return Err(fill);
@@ -135,7 +146,10 @@ fn stripe() -> usize {
 impl QuietHits {
     pub(crate) fn new(shards: usize) -> QuietHits {
         let stride = shards.div_ceil(16) * 16;
-        QuietHits { stride, cells: (0..stride * STRIPES).map(|_| AtomicU64::new(0)).collect() }
+        QuietHits {
+            stride,
+            cells: (0..stride * STRIPES).map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 
     /// Counts one quiet hit on `shard` for this thread.
@@ -149,7 +163,9 @@ impl QuietHits {
 
     /// Quiet hits on `shard` so far.
     pub(crate) fn total(&self, shard: usize) -> u64 {
-        (0..STRIPES).map(|s| self.cells[s * self.stride + shard].load(Ordering::Relaxed)).sum()
+        (0..STRIPES)
+            .map(|s| self.cells[s * self.stride + shard].load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Quiet hits on every shard so far.

@@ -1,23 +1,25 @@
-//! One shard: a hash table over a slab of entry nodes, the eviction policy's
+//! One shard: an index over a slab of entry nodes, the eviction policy's
 //! lists threaded through those nodes, a timer wheel for active expiry, and
 //! the shard's share of the memory budget. Everything here runs under the
 //! shard's lock; the caller ([`crate::Cache`]) hashes the key, builds the
-//! value block outside the lock, and picks the shard.
+//! value block outside the lock, and picks the shard. The index and the slab
+//! are also read without the lock by quiet hits (`super::read`), so blocks
+//! leave nodes through `retire` (the epoch collector), never by a direct drop.
 //!
 //! ## Entry layout and what it costs
 //!
 //! An entry is a 24-byte [`Node`] in the slab (a pointer to its block, two
-//! u32 list links, and one u64 word packing the expiry time, the value
-//! encoding and two flag bits), a 4-byte slot plus a control byte in the
-//! hash table, and its [`Block`] (12-byte header + key + stored value,
-//! rounded up to the allocator's size class). CAS versions and client flags
-//! are rare, so they live in side tables keyed by slab index and cost
-//! nothing for entries that never use them.
+//! u32 list links, and one u64 word packing the expiry time, two flag bits,
+//! the policy bits and a timer tag), a 4-byte slot plus a control byte in the
+//! index, and its [`Block`] (12-byte header + key + stored value, rounded up
+//! to the allocator's size class). CAS versions and client flags are rare,
+//! so they live in side tables keyed by slab index and cost nothing for
+//! entries that never use them.
 //!
 //! Each entry is charged `size_class(block) + NODE_CHARGE` (+ side-table
 //! charges, + the policy's per-entry charge for its sketch and ghost);
-//! `NODE_CHARGE` = 24 (node) + 8 (table slot and control byte at
-//! hashbrown's typical load). See `docs/design.md`.
+//! `NODE_CHARGE` = 24 (node) + 8 (index slot and control byte at the
+//! index's typical load). See `docs/design.md`.
 
 use std::sync::Arc;
 
@@ -357,6 +359,8 @@ pub(crate) struct Shard {
 
 impl Shard {
     /// An empty shard with its own byte budget, entry bound and policy.
+    /// (Called from one place, `Cache::new`, which names every argument.)
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         hasher: KeyHasher,
         budget: u64,

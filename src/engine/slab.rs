@@ -36,7 +36,12 @@ pub(crate) struct Node {
 
 impl Node {
     fn empty() -> Node {
-        Node { block: AtomicPtr::new(std::ptr::null_mut()), prev: AtomicU32::new(0), next: AtomicU32::new(0), word: AtomicU64::new(0) }
+        Node {
+            block: AtomicPtr::new(std::ptr::null_mut()),
+            prev: AtomicU32::new(0),
+            next: AtomicU32::new(0),
+            word: AtomicU64::new(0),
+        }
     }
 
     fn copy(&self) -> Node {
@@ -120,7 +125,11 @@ pub(crate) struct SharedNodes {
 
 impl SharedNodes {
     pub(crate) fn new() -> SharedNodes {
-        SharedNodes { array: Atomic::new(NodeArray { nodes: Box::new([]) }) }
+        SharedNodes {
+            array: Atomic::new(NodeArray {
+                nodes: Box::new([]),
+            }),
+        }
     }
 
     /// Node `i` as a reader sees it (`None` past the end of an old array).
@@ -137,7 +146,13 @@ impl Drop for SharedNodes {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: nobody can reach the array any more. Its
         // nodes' blocks were released by the shard's own drop.
-        unsafe { drop(self.array.load(Ordering::Relaxed, epoch::unprotected()).into_owned()) }
+        unsafe {
+            drop(
+                self.array
+                    .load(Ordering::Relaxed, epoch::unprotected())
+                    .into_owned(),
+            )
+        }
     }
 }
 
@@ -156,8 +171,16 @@ impl Nodes {
     pub(crate) fn of(shared: &SharedNodes) -> Nodes {
         // SAFETY: only the lock holder replaces the array, and it refreshes
         // this view when it does.
-        let a = unsafe { shared.array.load(Ordering::Acquire, epoch::unprotected()).deref() };
-        Nodes { ptr: a.nodes.as_ptr(), len: a.nodes.len() }
+        let a = unsafe {
+            shared
+                .array
+                .load(Ordering::Acquire, epoch::unprotected())
+                .deref()
+        };
+        Nodes {
+            ptr: a.nodes.as_ptr(),
+            len: a.nodes.len(),
+        }
     }
 
     /// Grows the array to `cap` nodes (copying the old ones) and publishes it.
@@ -166,7 +189,13 @@ impl Nodes {
         nodes.extend(self.iter().map(Node::copy));
         nodes.resize_with(cap, Node::empty);
         let guard = epoch::pin();
-        let old = shared.array.swap(Owned::new(NodeArray { nodes: nodes.into_boxed_slice() }), Ordering::AcqRel, &guard);
+        let old = shared.array.swap(
+            Owned::new(NodeArray {
+                nodes: nodes.into_boxed_slice(),
+            }),
+            Ordering::AcqRel,
+            &guard,
+        );
         // SAFETY: the old array is unreachable now; readers pinned before the
         // swap keep it alive until they unpin. Dropping it drops no block
         // (nodes hold raw pointers), so the copies keep sole ownership.
@@ -179,7 +208,13 @@ impl Nodes {
     /// Replaces the array by an empty one (after every block was taken out).
     pub(crate) fn reset(&mut self, shared: &SharedNodes) {
         let guard = epoch::pin();
-        let old = shared.array.swap(Owned::new(NodeArray { nodes: Box::new([]) }), Ordering::AcqRel, &guard);
+        let old = shared.array.swap(
+            Owned::new(NodeArray {
+                nodes: Box::new([]),
+            }),
+            Ordering::AcqRel,
+            &guard,
+        );
         // SAFETY: as in `grow`.
         unsafe { guard.defer_destroy(old) };
         drop(guard);

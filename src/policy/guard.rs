@@ -131,11 +131,11 @@ impl LruGuard {
         self.own_hits += u64::from(hit);
         if let Some(&i) = self.map.get(&hash) {
             self.lru_hits += 1;
-            self.order.move_to_front(&mut self.slots, i);
+            self.order.move_to_front(&self.slots, i);
         } else {
             let i = if self.map.len() as u64 >= self.cap {
                 let t = self.order.tail();
-                self.order.unlink(&mut self.slots, t);
+                self.order.unlink(&self.slots, t);
                 self.map.remove(&self.slots[t as usize].hash);
                 self.slots[t as usize].hash = hash;
                 t
@@ -144,7 +144,7 @@ impl LruGuard {
                 (self.slots.len() - 1) as u32
             };
             self.map.insert(hash, i);
-            self.order.push_front(&mut self.slots, i);
+            self.order.push_front(&self.slots, i);
         }
         let n = self.reads as f64;
         let lead = self.lru_hits as f64 - self.own_hits as f64;
