@@ -181,6 +181,7 @@ impl Table {
 
     /// Puts `i` in the first free bucket of `hash`'s probe sequence; returns
     /// whether that bucket was `EMPTY` (rather than a reused tombstone).
+    #[inline]
     fn insert(&self, hash: u64, i: u32) -> bool {
         for g in self.probe(hash) {
             let (w0, w1) = g.load(Ordering::Relaxed);
@@ -280,6 +281,7 @@ impl Index {
     /// Adds slab index `i` under `hash` (the caller checked the key is
     /// absent). `rehash` gives the hash of a stored index when the table is
     /// rebuilt.
+    #[inline]
     pub(crate) fn insert(
         &self,
         counts: &mut IndexCounts,
@@ -310,6 +312,7 @@ impl Index {
     }
 
     /// Removes slab index `i`, stored under `hash`.
+    #[inline]
     pub(crate) fn remove(&self, counts: &mut IndexCounts, hash: u64, i: u32) {
         let Some(t) = self.current(counts) else {
             return;
@@ -341,6 +344,8 @@ impl Index {
             .map_or(0, |t| t.groups.len() * std::mem::size_of::<Group>())
     }
 
+    #[cold]
+    #[inline(never)]
     fn rebuild(&self, counts: &mut IndexCounts, groups: usize, rehash: &impl Fn(u32) -> u64) {
         let new = Table::new(groups);
         if let Some(old) = self.current(counts) {
