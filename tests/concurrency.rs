@@ -1017,3 +1017,53 @@ fn lock_free_reads_race_overwrites_deletes_evictions_and_flushes() {
         assert_eq!(cache.stats().hits - hits_before, reader_hits, "every hit is counted, lock-free ones included");
     });
 }
+
+/// An expired entry never reads as a hit, whether a reader finds it with or
+/// without the lock, while maintenance (active expiry) and lazy expiry
+/// remove it under the readers' feet: every read below starts after the
+/// clock passed every key's expiry.
+#[test]
+fn lock_free_reads_never_return_an_expired_value() {
+    const KEYS: u64 = 2_000;
+    const ROUNDS: u64 = 5;
+    with_watchdog("lock-free-expiry", || {
+        let clock = Arc::new(ManualClock::new(1_000));
+        let cache = Cache::with_clock(config("max_memory=64MiB shards=4 maintenance_ms=0"), clock.clone()).unwrap();
+        let key = |round: u64, n: u64| format!("ttl:{round}:{n}").into_bytes();
+        for round in 0..ROUNDS {
+            let mut buf = [0u8; 64];
+            for n in 0..KEYS {
+                let k = key(round, n);
+                cache.set(&k, b"short-lived", Some(Duration::from_millis(100))).unwrap();
+                // Saturate the access counter: later reads are quiet hits.
+                for _ in 0..4 {
+                    assert!(cache.get_into(&k, &mut buf).unwrap().is_some());
+                }
+            }
+            clock.advance(101);
+            let readers: Vec<_> = (0..2)
+                .map(|r| {
+                    let cache = cache.clone();
+                    thread::spawn(move || {
+                        let mut buf = [0u8; 64];
+                        for pass in 0..3 {
+                            for n in 0..KEYS {
+                                let k = key(round, (n * 7 + r + pass) % KEYS);
+                                assert_eq!(cache.get_into(&k, &mut buf).unwrap(), None, "expired key {k:?} read as a hit");
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let reaper = {
+                let cache = cache.clone();
+                thread::spawn(move || {
+                    cache.run_maintenance();
+                })
+            };
+            join_all(readers);
+            join_all(vec![reaper]);
+            assert_eq!(cache.stats().entries, 0, "round {round}: every key expired and was removed");
+        }
+    });
+}

@@ -37,10 +37,15 @@ pub(crate) const BLOCK_HEADER: usize = std::mem::size_of::<Header>();
 /// 32-bit count can never overflow.
 const MAX_REFS: u32 = u32::MAX / 2;
 
-/// A shared, immutable `key ++ value` byte block.
+/// A shared, immutable `key ++ value` byte block. `repr(transparent)` over
+/// a `NonNull`, so `Option<Block>` is one pointer with `None` = null, the
+/// layout `slab::Node::block_opt` relies on (checked below).
+#[repr(transparent)]
 pub(crate) struct Block {
     ptr: NonNull<Header>,
 }
+
+const _: () = assert!(std::mem::size_of::<Option<Block>>() == std::mem::size_of::<*mut u8>());
 
 // SAFETY: a block's bytes are never written after construction, and its count is atomic, so sharing and sending it across threads is sound.
 unsafe impl Send for Block {}
@@ -165,6 +170,12 @@ impl Block {
     /// Size of the allocation in bytes, as requested from the allocator.
     pub(crate) fn alloc_len(&self) -> usize {
         BLOCK_HEADER + self.key_len() + self.header().value_len as usize
+    }
+
+    /// The block's address (identity, for a reader's re-check).
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr() as *mut u8
     }
 
     /// Gives up this handle's count for a raw pointer (stored in a node's

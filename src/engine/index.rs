@@ -132,12 +132,16 @@ struct Table {
 }
 
 impl Table {
-    fn new(groups: usize) -> Table {
+    /// A table of `groups` empty groups; `Err` if the allocation fails.
+    fn try_new(groups: usize) -> Result<Table, std::collections::TryReserveError> {
         debug_assert!(groups.is_power_of_two());
-        Table {
+        let mut v = Vec::new();
+        v.try_reserve_exact(groups)?;
+        v.extend((0..groups).map(|_| Group::new()));
+        Ok(Table {
             mask: groups - 1,
-            groups: (0..groups).map(|_| Group::new()).collect(),
-        }
+            groups: v.into_boxed_slice(),
+        })
     }
 
     fn buckets(&self) -> usize {
@@ -278,17 +282,15 @@ impl Index {
         self.current(counts)?.find(hash, eq).map(|(_, _, i)| i)
     }
 
-    /// Adds slab index `i` under `hash` (the caller checked the key is
-    /// absent). `rehash` gives the hash of a stored index when the table is
-    /// rebuilt.
-    #[inline]
-    pub(crate) fn insert(
+    /// Makes room for one more entry (rebuilding the table if it would pass
+    /// 7/8 full), so that the next `insert` allocates nothing; `Err` (and
+    /// the index unchanged) if the allocation fails. Removals in between
+    /// keep the room: each trades an item for a tombstone or an empty.
+    pub(crate) fn reserve_one(
         &self,
         counts: &mut IndexCounts,
-        hash: u64,
-        i: u32,
         rehash: impl Fn(u32) -> u64,
-    ) {
+    ) -> Result<(), std::collections::TryReserveError> {
         let buckets = self.current(counts).map_or(0, Table::buckets);
         if (counts.items + counts.tombstones + 1) * 8 > buckets * 7 {
             // Double when live entries fill more than 7/16 (hashbrown's
@@ -302,9 +304,28 @@ impl Index {
             } else {
                 groups
             };
-            self.rebuild(counts, groups, &rehash);
+            self.rebuild(counts, groups, &rehash)?;
         }
-        let t = self.current(counts).expect("rebuilt above");
+        Ok(())
+    }
+
+    /// Adds slab index `i` under `hash` (the caller checked the key is
+    /// absent and called `reserve_one` since the last insert). `rehash`
+    /// gives the hash of a stored index if the table must be rebuilt anyway.
+    #[inline]
+    pub(crate) fn insert(
+        &self,
+        counts: &mut IndexCounts,
+        hash: u64,
+        i: u32,
+        rehash: impl Fn(u32) -> u64,
+    ) {
+        if self.reserve_one(counts, rehash).is_err() {
+            // Only reachable without `reserve_one` first: there is no error
+            // to return from here, as from any failed allocation in Rust.
+            std::alloc::handle_alloc_error(std::alloc::Layout::new::<Group>());
+        }
+        let t = self.current(counts).expect("reserved above");
         if !t.insert(hash, i) {
             counts.tombstones -= 1;
         }
@@ -346,8 +367,13 @@ impl Index {
 
     #[cold]
     #[inline(never)]
-    fn rebuild(&self, counts: &mut IndexCounts, groups: usize, rehash: &impl Fn(u32) -> u64) {
-        let new = Table::new(groups);
+    fn rebuild(
+        &self,
+        counts: &mut IndexCounts,
+        groups: usize,
+        rehash: &impl Fn(u32) -> u64,
+    ) -> Result<(), std::collections::TryReserveError> {
+        let new = Table::try_new(groups)?;
         if let Some(old) = self.current(counts) {
             for i in old.full() {
                 new.insert(rehash(i), i);
@@ -355,6 +381,7 @@ impl Index {
         }
         counts.tombstones = 0;
         self.swap(counts, Some(new));
+        Ok(())
     }
 
     fn swap(&self, _counts: &mut IndexCounts, new: Option<Table>) {

@@ -102,7 +102,16 @@ impl ShardShared {
         let Some((node, block)) = found else {
             return Err(fill);
         };
-        let word = node.word();
+        // The word must be this block's: the writer takes a block out before
+        // it rewrites the word, and puts a new one in after, so if the node
+        // still holds our block once we have the word (`Acquire`, pairing
+        // with the writer's `Release`), the word is the block's own or that
+        // of its replacement being installed, whose expiry and policy bits
+        // are as valid for a read racing the overwrite.
+        let word = node.word_acquire();
+        if !node.holds(&block) {
+            return Err(fill);
+        }
         if quiet >> policy_bits(word) & 1 == 0 {
             return Err(fill);
         }
@@ -128,12 +137,19 @@ impl ShardShared {
 const STRIPES: usize = 32;
 
 /// Quiet hits per shard, striped by thread. Layout `[stripe][shard]`,
-/// each stripe padded to 128 bytes (two lines: the adjacent-line prefetcher
-/// pairs them).
+/// each stripe starting on its own 128-byte boundary (two lines: the
+/// adjacent-line prefetcher pairs them), so two threads' stripes never
+/// share a line.
 pub(crate) struct QuietHits {
+    /// Lines per stripe.
     stride: usize,
-    cells: Box<[AtomicU64]>,
+    lines: Box<[Line]>,
 }
+
+/// 16 counters on one aligned 128-byte pair of lines.
+#[repr(align(128))]
+#[derive(Default)]
+struct Line([AtomicU64; 16]);
 
 fn stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -145,31 +161,39 @@ fn stripe() -> usize {
 
 impl QuietHits {
     pub(crate) fn new(shards: usize) -> QuietHits {
-        let stride = shards.div_ceil(16) * 16;
+        let stride = shards.div_ceil(16);
         QuietHits {
             stride,
-            cells: (0..stride * STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            lines: (0..stride * STRIPES).map(|_| Line::default()).collect(),
         }
+    }
+
+    #[inline]
+    fn cell(&self, stripe: usize, shard: usize) -> &AtomicU64 {
+        &self.lines[stripe * self.stride + shard / 16].0[shard % 16]
     }
 
     /// Counts one quiet hit on `shard` for this thread.
     #[inline]
     pub(crate) fn add(&self, shard: usize) {
-        let c = &self.cells[stripe() * self.stride + shard];
         // Atomic because threads beyond `STRIPES` share stripes; the line
         // is this thread's alone otherwise, so the add never waits.
-        c.fetch_add(1, Ordering::Relaxed);
+        self.cell(stripe(), shard).fetch_add(1, Ordering::Relaxed);
     }
 
     /// Quiet hits on `shard` so far.
     pub(crate) fn total(&self, shard: usize) -> u64 {
         (0..STRIPES)
-            .map(|s| self.cells[s * self.stride + shard].load(Ordering::Relaxed))
+            .map(|s| self.cell(s, shard).load(Ordering::Relaxed))
             .sum()
     }
 
     /// Quiet hits on every shard so far.
     pub(crate) fn sum(&self) -> u64 {
-        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.lines
+            .iter()
+            .flat_map(|l| l.0.iter())
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 }

@@ -77,6 +77,9 @@ const WHEEL_SLACK: usize = 1024;
 /// Retired blocks handed to the epoch collector at once (one deferred
 /// closure per batch rather than per block).
 const RETIRE_BATCH: usize = 64;
+/// ... or once they hold this many bytes (they are no longer charged to the
+/// budget, so large values must not wait for 63 more removals).
+const RETIRE_BYTES: usize = 64 * 1024;
 /// Locked reads between two absorptions of the readers' quiet hits.
 const ABSORB_EVERY: u32 = 64;
 
@@ -327,6 +330,8 @@ pub(crate) struct Shard {
     /// Blocks taken out of nodes, released in batches through the epoch
     /// collector (a lock-free reader may still be copying one).
     retired: Vec<Block>,
+    /// Bytes of the blocks in `retired`.
+    retired_bytes: usize,
     free: u32,
     len: u64,
     policy: Policy,
@@ -386,6 +391,7 @@ impl Shard {
             counts: IndexCounts::default(),
             slab_len: 0,
             retired: Vec::new(),
+            retired_bytes: 0,
             free: NIL,
             len: 0,
             policy,
@@ -432,8 +438,9 @@ impl Shard {
     /// Hands a block taken out of a node to the epoch collector, in batches:
     /// a lock-free reader may still be copying it.
     fn retire(&mut self, block: Block) {
+        self.retired_bytes += block.alloc_len();
         self.retired.push(block);
-        if self.retired.len() >= RETIRE_BATCH {
+        if self.retired.len() >= RETIRE_BATCH || self.retired_bytes >= RETIRE_BYTES {
             self.flush_retired();
         }
     }
@@ -442,6 +449,7 @@ impl Shard {
         if self.retired.is_empty() {
             return;
         }
+        self.retired_bytes = 0;
         let batch = std::mem::take(&mut self.retired);
         let guard = crossbeam_epoch::pin();
         guard.defer(move || drop(batch));
@@ -555,10 +563,13 @@ impl Shard {
         self.shared.index.remove(&mut self.counts, hash, i);
         self.policy.on_remove(&self.nodes, i, hash, why == Removal::Evicted);
         self.remove_payload(i);
+        // The block leaves before the word changes: a lock-free reader that
+        // sees the new word sees the block gone too (see `read_quiet`).
         if let Some(old) = self.nodes.set_block(i, None) {
             self.retire(old);
         }
         let node = &self.nodes[i as usize];
+        node.set_word(node.word() & (TAG_MASK | POLICY_MASK));
         // Only the tag survives the slot's reuse, bumped: this entry's wheel
         // record is stale from now on.
         node.bump_tag();
@@ -626,6 +637,7 @@ impl Shard {
     /// allocating later: an allocation failure is an `OutOfMemory` error
     /// (never an abort) and leaves the shard as it was.
     fn reserve_one(&mut self) -> Result<()> {
+        self.shared.index.reserve_one(&mut self.counts, rehash(&self.hasher, &self.nodes)).map_err(|_| oom())?;
         if self.free == NIL {
             if self.slab_len >= NIL as usize {
                 return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
@@ -635,7 +647,7 @@ impl Shard {
             // byte-per-entry figure; copying is amortised and rare.
             if self.slab_len == self.nodes.len() {
                 let extra = (self.nodes.len() / 8).max(16);
-                self.nodes.grow(&self.shared.nodes, self.nodes.len() + extra);
+                self.nodes.grow(&self.shared.nodes, self.nodes.len() + extra).map_err(|_| oom())?;
             }
         }
         Ok(())
@@ -938,8 +950,10 @@ impl Shard {
         }
         // The tag stays: the slot's wheel record remains current for the
         // overwrite (see `schedule_expiry`). So do the policy bits: the
-        // entry keeps its place in the policy's lists.
-        node.set_word(node.word() & (TAG_MASK | POLICY_MASK));
+        // entry keeps its place in the policy's lists. The expiry stays too
+        // while the block does: a lock-free reader must never see the old
+        // block with "no expiry" (`install` or `remove_hashed` rewrite it).
+        node.set_word(node.word() & (TAG_MASK | POLICY_MASK | EXPIRY_MASK));
     }
 
     /// Fills slot `i` (empty, or emptied by `remove_payload`) and charges it
@@ -1244,6 +1258,7 @@ impl Shard {
         self.used = 0;
         self.expiring = 0;
         self.policy.clear();
+        self.shared.publish_policy(&self.policy);
         self.wheel.clear();
         self.versions = HashMap::with_hasher(Default::default());
         self.flags = HashMap::with_hasher(Default::default());
@@ -1275,6 +1290,9 @@ impl Shard {
                 removed += 1;
             }
         }
+        // Maintenance also hands over what removals left waiting, so a quiet
+        // shard does not keep dead blocks until its 64th removal.
+        self.flush_retired();
         removed
     }
 

@@ -59,10 +59,23 @@ impl Node {
         self.word.load(Ordering::Relaxed)
     }
 
-    /// Sets the node's word (writer only).
+    /// Sets the node's word (writer only). `Release`: a reader that loads
+    /// this word (`Acquire`) also sees the block changes made before it.
     #[inline]
     pub(crate) fn set_word(&self, w: u64) {
-        self.word.store(w, Ordering::Relaxed)
+        self.word.store(w, Ordering::Release)
+    }
+
+    /// The word, for a lock-free reader (pairs with `set_word`).
+    #[inline]
+    pub(crate) fn word_acquire(&self) -> u64 {
+        self.word.load(Ordering::Acquire)
+    }
+
+    /// Whether the node still holds the block at `p` (a reader's re-check).
+    #[inline]
+    pub(crate) fn holds(&self, block: &Block) -> bool {
+        std::ptr::eq(self.block.load(Ordering::Acquire), block.as_ptr())
     }
 
     /// List link towards the head.
@@ -184,8 +197,14 @@ impl Nodes {
     }
 
     /// Grows the array to `cap` nodes (copying the old ones) and publishes it.
-    pub(crate) fn grow(&mut self, shared: &SharedNodes, cap: usize) {
-        let mut nodes = Vec::with_capacity(cap);
+    /// `Err` (and nothing changed) if the allocation fails.
+    pub(crate) fn grow(
+        &mut self,
+        shared: &SharedNodes,
+        cap: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        let mut nodes = Vec::new();
+        nodes.try_reserve_exact(cap)?;
         nodes.extend(self.iter().map(Node::copy));
         nodes.resize_with(cap, Node::empty);
         let guard = epoch::pin();
@@ -203,6 +222,7 @@ impl Nodes {
         drop(guard);
         super::reclaim::collect();
         *self = Nodes::of(shared);
+        Ok(())
     }
 
     /// Replaces the array by an empty one (after every block was taken out).

@@ -419,7 +419,10 @@ impl S3Fifo {
 
     /// Forgets every entry and the ghost.
     pub(crate) fn clear(&mut self) {
+        let max_shadow = self.max_shadow;
         *self = S3Fifo::new(self.sketch.is_some());
+        // The guard's shadow size stays what the shard count made it.
+        self.max_shadow = max_shadow;
     }
 
     /// Checks queue lengths against the lists and the ghost bound (tests).
