@@ -251,8 +251,7 @@ impl Index {
         eq: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
         let t = self.table.load(Ordering::Acquire, guard);
-        // SAFETY: the table stays allocated while `guard` is pinned: a
-        // replaced table is freed through `defer_destroy` only.
+        // SAFETY: the table stays allocated while `guard` is pinned: a replaced table is freed through `defer_destroy` only.
         let t = unsafe { t.as_ref() }?;
         t.find(hash, eq).map(|(_, _, i)| i)
     }
@@ -261,9 +260,7 @@ impl Index {
     /// callers here never hold it across their own `rebuild` or `swap`.)
     #[inline]
     fn current<'a>(&'a self, _counts: &IndexCounts) -> Option<&'a Table> {
-        // SAFETY: only the writer (who holds `counts`, so the shard's lock)
-        // replaces or frees the table, so it lives at least as long as this
-        // borrow; `unprotected` is only used to load, never to defer.
+        // SAFETY: only the writer (who holds `counts`, so the shard's lock) replaces or frees the table, so it lives at least as long as this borrow; `unprotected` is only used to load, never to defer.
         unsafe {
             self.table
                 .load(Ordering::Acquire, epoch::unprotected())
@@ -391,9 +388,7 @@ impl Index {
             None => self.table.swap(Shared::null(), Ordering::AcqRel, &guard),
         };
         if !old.is_null() {
-            // SAFETY: `old` is unreachable from the index now; readers that
-            // loaded it before the swap are pinned, and the collector frees
-            // it only after they all unpin.
+            // SAFETY: `old` is unreachable from the index now; readers that loaded it before the swap are pinned, and the collector frees it only after they all unpin.
             unsafe { guard.defer_destroy(old) };
             drop(guard);
             super::reclaim::collect();

@@ -106,11 +106,7 @@ impl Node {
     /// `&mut Nodes`, so it cannot change while this borrow lives).
     #[inline]
     pub(crate) fn block_opt(&self) -> &Option<Block> {
-        // SAFETY: `Option<Block>` is one non-null-niche pointer, the same
-        // layout as the `AtomicPtr` (null = `None`); the pointer is only
-        // stored through `Nodes::set_block`, which needs `&mut Nodes` and so
-        // cannot run while this `&self` borrow (taken from `&Nodes`) lives;
-        // concurrent readers only load it.
+        // SAFETY: `Option<Block>` is one non-null-niche pointer, the same layout as the `AtomicPtr` (null = `None`); the pointer is only stored through `Nodes::set_block`, which needs `&mut Nodes` and so cannot run while this `&self` borrow (taken from `&Nodes`) lives; concurrent readers only load it.
         unsafe { &*(&self.block as *const AtomicPtr<u8> as *const Option<Block>) }
     }
 
@@ -120,9 +116,7 @@ impl Node {
     #[inline]
     pub(crate) fn block_pinned(&self, _guard: &Guard) -> Option<std::mem::ManuallyDrop<Block>> {
         let p = self.block.load(Ordering::Acquire);
-        // SAFETY: `p` came from `into_raw`; the block it names cannot be
-        // released before `_guard` unpins (see above), and the caller uses
-        // the handle only while it holds the guard.
+        // SAFETY: `p` came from `into_raw`; the block it names cannot be released before `_guard` unpins (see above), and the caller uses the handle only while it holds the guard.
         (!p.is_null()).then(|| unsafe { Block::borrow_raw(p) })
     }
 }
@@ -149,16 +143,14 @@ impl SharedNodes {
     #[inline]
     pub(crate) fn get<'g>(&self, guard: &'g Guard, i: u32) -> Option<&'g Node> {
         let a = self.array.load(Ordering::Acquire, guard);
-        // SAFETY: the array is never null, and a replaced one is freed only
-        // through the collector once every guard that could see it is gone.
+        // SAFETY: the array is never null, and a replaced one is freed only through the collector once every guard that could see it is gone.
         unsafe { a.deref() }.nodes.get(i as usize)
     }
 }
 
 impl Drop for SharedNodes {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: nobody can reach the array any more. Its
-        // nodes' blocks were released by the shard's own drop.
+        // SAFETY: `&mut self`: nobody can reach the array any more. Its nodes' blocks were released by the shard's own drop.
         unsafe {
             drop(
                 self.array
@@ -175,15 +167,13 @@ pub(crate) struct Nodes {
     len: usize,
 }
 
-// SAFETY: a `Nodes` is a view of an array owned by `SharedNodes` (itself
-// `Send + Sync`); it is used only by the holder of the shard's lock.
+// SAFETY: a `Nodes` is a view of an array owned by `SharedNodes` (itself `Send + Sync`); it is used only by the holder of the shard's lock.
 unsafe impl Send for Nodes {}
 
 impl Nodes {
     /// The view of `shared`'s current array.
     pub(crate) fn of(shared: &SharedNodes) -> Nodes {
-        // SAFETY: only the lock holder replaces the array, and it refreshes
-        // this view when it does.
+        // SAFETY: only the lock holder replaces the array, and it refreshes this view when it does.
         let a = unsafe {
             shared
                 .array
@@ -215,9 +205,7 @@ impl Nodes {
             Ordering::AcqRel,
             &guard,
         );
-        // SAFETY: the old array is unreachable now; readers pinned before the
-        // swap keep it alive until they unpin. Dropping it drops no block
-        // (nodes hold raw pointers), so the copies keep sole ownership.
+        // SAFETY: the old array is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it drops no block (nodes hold raw pointers), so the copies keep sole ownership.
         unsafe { guard.defer_destroy(old) };
         drop(guard);
         super::reclaim::collect();
@@ -249,8 +237,7 @@ impl Nodes {
     pub(crate) fn set_block(&mut self, i: u32, block: Option<Block>) -> Option<Block> {
         let new = block.map_or(std::ptr::null_mut(), Block::into_raw);
         let old = self[i as usize].block.swap(new, Ordering::AcqRel);
-        // SAFETY: a non-null pointer in a node came from `into_raw` and
-        // stands for the count the node held; we take it back exactly once.
+        // SAFETY: a non-null pointer in a node came from `into_raw` and stands for the count the node held; we take it back exactly once.
         (!old.is_null()).then(|| unsafe { Block::from_raw(old) })
     }
 }
@@ -259,9 +246,7 @@ impl std::ops::Deref for Nodes {
     type Target = [Node];
     #[inline]
     fn deref(&self) -> &[Node] {
-        // SAFETY: `ptr`/`len` describe the current array, alive while the
-        // shard (which owns the `SharedNodes` through an `Arc`) lives, and
-        // only ever accessed through `&` (nodes are atomics).
+        // SAFETY: `ptr`/`len` describe the current array, alive while the shard (which owns the `SharedNodes` through an `Arc`) lives, and only ever accessed through `&` (nodes are atomics).
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
