@@ -27,10 +27,13 @@ use crate::stats::Stats;
 /// A shard padded to its own cache lines, so that two shards' locks never
 /// share a line (false sharing would serialise unrelated keys).
 #[repr(align(128))]
-struct PaddedShard(Mutex<Shard>, Arc<ShardShared>);
+struct PaddedShard(Mutex<Shard>);
 
 struct Inner {
     shards: Box<[PaddedShard]>,
+    /// Each shard's lock-free side, apart from the locks: readers load these
+    /// pointers from lines no lock acquisition writes.
+    readers: Box<[Arc<ShardShared>]>,
     shard_bits: u32,
     /// Hits served without a lock, per shard, striped by thread.
     quiet_hits: Arc<QuietHits>,
@@ -115,6 +118,7 @@ impl Cache {
         let now = clock.now_ms();
         let pubsub = Arc::new(Registry::new(config.notify_keyspace_events));
         let quiet_hits = Arc::new(QuietHits::new(resolved.shards));
+        let mut readers = Vec::with_capacity(resolved.shards);
         let shards: Box<[PaddedShard]> = (0..resolved.shards)
             .map(|i| {
                 let shard = Shard::new(
@@ -128,13 +132,14 @@ impl Cache {
                     now,
                     pubsub.event_log(),
                 );
-                let shared = shard.shared().clone();
-                PaddedShard(Mutex::new(shard), shared)
+                readers.push(shard.shared().clone());
+                PaddedShard(Mutex::new(shard))
             })
             .collect();
         let inner = Arc::new(Inner {
             shard_bits: resolved.shards.trailing_zeros(),
             shards,
+            readers: readers.into_boxed_slice(),
             quiet_hits,
             hasher,
             clock,
@@ -326,7 +331,7 @@ impl Cache {
             fill
         } else {
             let i = self.shard_index(hash);
-            match self.inner.shards[i].1.read_quiet(hash, key, cap, clock, fill) {
+            match self.inner.readers[i].read_quiet(hash, key, cap, clock, fill) {
                 Ok(found) => {
                     let found = found?;
                     self.inner.quiet_hits.add(i);

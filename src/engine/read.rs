@@ -28,7 +28,9 @@ use crate::expiry::Clock;
 use crate::policy::Policy;
 use crate::types::wrong_type;
 
-/// What lock-free readers of one shard see.
+/// What lock-free readers of one shard see. Aligned to 128 bytes so that
+/// no other allocation written often shares its lines.
+#[repr(align(128))]
 pub(crate) struct ShardShared {
     pub(crate) index: Index,
     pub(crate) nodes: SharedNodes,
