@@ -29,7 +29,11 @@ RELEASE_DIR := target/release
 OUT := target/ctest
 
 C_TESTS := test_api test_threads test_types test_pubsub
-VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite
+# --fair-sched=yes: valgrind runs one thread at a time, and its default
+# hand-over lets a thread spinning on sched_yield() keep running while the
+# thread it waits for never gets a turn (test_pubsub's spin-waits hung for
+# minutes that way); the fair scheduler hands over in turn.
+VALGRIND := valgrind -q --error-exitcode=1 --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite
 
 .PHONY: all build release demo test test-rust test-c test-cpp test-asan test-valgrind test-dlopen \
         test-install test-python bench-build bench header install lib-debug lib-sys venv wheel clean
