@@ -219,14 +219,14 @@ pub(crate) enum ReadInto {
 }
 
 /// The hash of slot `j`'s key, for the index when it is rebuilt.
-fn rehash<'a>(hasher: &'a KeyHasher, nodes: &'a [Node]) -> impl Fn(u32) -> u64 + 'a {
+fn rehash<'a>(hasher: &'a KeyHasher, nodes: &'a Nodes) -> impl Fn(u32) -> u64 + 'a {
     use std::hash::BuildHasher;
     move |j| hasher.hash_one(nodes[j as usize].block().key())
 }
 
 /// Hints the CPU to start loading slab node `i` (ignored for NIL).
 #[inline(always)]
-fn prefetch(nodes: &[Node], i: u32) {
+fn prefetch(nodes: &Nodes, i: u32) {
     #[cfg(target_arch = "x86_64")]
     if let Some(node) = nodes.get(i as usize) {
         // SAFETY: a prefetch is only a hint: it never faults, never writes and has no effect on program semantics; the pointer comes from a live reference anyway.
@@ -306,7 +306,7 @@ fn timer_id(i: u32, tag: u64) -> TimerId {
 /// The slot and current expiry named by a wheel record, or `None` if the
 /// record is stale (the slot is empty or its tag moved on).
 #[inline]
-fn current_record(nodes: &[Node], id: TimerId) -> Option<(u32, u64)> {
+fn current_record(nodes: &Nodes, id: TimerId) -> Option<(u32, u64)> {
     let i = id as u32;
     let node = nodes.get(i as usize)?;
     (node.is_live() && node.tag() == id >> 32).then(|| (i, node.expires_at()))
@@ -514,7 +514,7 @@ impl Shard {
 
     #[inline(always)]
     fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
-        let nodes = &*self.nodes;
+        let nodes = &self.nodes;
         let lru = matches!(self.policy, Policy::Lru(_));
         self.shared
             .index
@@ -642,12 +642,10 @@ impl Shard {
             if self.slab_len >= NIL as usize {
                 return Err(Error::new(ErrorKind::OutOfMemory, "shard holds the maximum of 2^32-1 entries"));
             }
-            // Grow by an eighth rather than doubling: a doubled slab could
-            // waste up to 24 bytes per entry, which would show up in every
-            // byte-per-entry figure; copying is amortised and rare.
+            // One more chunk (see `slab`): nothing is copied, and the slab
+            // wastes at most one part-filled chunk.
             if self.slab_len == self.nodes.len() {
-                let extra = (self.nodes.len() / 8).max(16);
-                self.nodes.grow(&self.shared.nodes, self.nodes.len() + extra).map_err(|_| oom())?;
+                self.nodes.grow(&self.shared.nodes).map_err(|_| oom())?;
             }
         }
         Ok(())
@@ -1271,7 +1269,7 @@ impl Shard {
     pub(crate) fn expire_due(&mut self, clock: &dyn Clock) -> usize {
         let now = clock.now_ms();
         let mut due = Vec::new();
-        let nodes = &*self.nodes;
+        let nodes = &self.nodes;
         self.wheel.advance(now, |id| match current_record(nodes, id) {
             // Stale: the entry left, or got a newer record.
             None => Fired::Drop,

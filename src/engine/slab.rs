@@ -6,18 +6,15 @@
 //! while the writer stores them; on x86-64 a `Relaxed` load or store is the
 //! same `mov` a plain field access is, so the writer pays nothing for them.
 //!
-//! The slab grows by an eighth (a doubled slab would waste up to 24 bytes
-//! per entry): the writer copies the nodes into a bigger array and swaps it
-//! in; readers still probing the old array see its frozen copy, which is
-//! safe (every block it points to is released through the epoch collector
-//! after they unpin) and at worst stale, and the old array itself is freed
-//! the same way.
+//! The slab is a list of chunks (see [`SharedNodes`]): past the first 256
+//! nodes, growing adds a chunk and copies nothing, so no old copy of the
+//! slab waits for the collector.
 //!
-//! The writer reaches the current array through [`Nodes`], a view owned by
+//! The writer reaches the chunks through [`Nodes`], a view owned by
 //! the locked shard. Changing a node's block takes `&mut Nodes`, so no
 //! borrow of a block (`Node::block`) can outlive the change.
 
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned};
 
@@ -121,110 +118,226 @@ impl Node {
     }
 }
 
-struct NodeArray {
-    nodes: Box<[Node]>,
+/// Nodes per chunk. Chunk 0 starts smaller (`FIRST`) and doubles, by
+/// copying, up to this while it is the only chunk, so a shard holding a few
+/// entries holds few nodes; every later chunk is full size from the start.
+const CHUNK_SHIFT: u32 = 8;
+const CHUNK: usize = 1 << CHUNK_SHIFT;
+/// Chunk 0's first size.
+const FIRST: usize = 16;
+
+/// The chunks' addresses, as readers find them: entry `k` is chunk `k`,
+/// null past the last. Entries past 0 are only ever filled in; a full
+/// directory is replaced by one twice its size holding the same pointers.
+struct Dir {
+    chunks: Box<[AtomicPtr<Node>]>,
 }
 
-/// The slab's current array, as readers load it.
+impl Dir {
+    fn with_capacity(n: usize) -> Result<Dir, std::collections::TryReserveError> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(n)?;
+        v.resize_with(n, || AtomicPtr::new(std::ptr::null_mut()));
+        Ok(Dir { chunks: v.into_boxed_slice() })
+    }
+}
+
+/// The slab's chunks, as readers reach them.
+///
+/// Why chunks rather than one array grown by copying (the first lock-free
+/// version): every copy left the old array to the collector, and at 1M
+/// entries in 32 shards those copies (eight times the slab, at a growth of
+/// an eighth) kept ~110 bytes per entry of freed but still resident
+/// memory until jemalloc's decay returned it. Past `CHUNK` nodes nothing
+/// is copied: growing adds a chunk, the directory doubles now and then,
+/// and the slab wastes at most one part-filled chunk per shard.
 pub(crate) struct SharedNodes {
-    array: Atomic<NodeArray>,
+    dir: Atomic<Dir>,
+    /// Chunk 0's size (stored after the chunk it describes, so a reader
+    /// that sees a size sees that chunk or a bigger copy).
+    first: AtomicUsize,
 }
 
 impl SharedNodes {
     pub(crate) fn new() -> SharedNodes {
         SharedNodes {
-            array: Atomic::new(NodeArray {
-                nodes: Box::new([]),
-            }),
+            dir: Atomic::new(Dir { chunks: Box::new([]) }),
+            first: AtomicUsize::new(0),
         }
     }
 
-    /// Node `i` as a reader sees it (`None` past the end of an old array).
+    /// Node `i` as a reader sees it (`None` if its chunk is not there).
     #[inline]
     pub(crate) fn get<'g>(&self, guard: &'g Guard, i: u32) -> Option<&'g Node> {
-        let a = self.array.load(Ordering::Acquire, guard);
-        // SAFETY: the array is never null, and a replaced one is freed only through the collector once every guard that could see it is gone.
-        unsafe { a.deref() }.nodes.get(i as usize)
+        let (k, off) = ((i >> CHUNK_SHIFT) as usize, i as usize & (CHUNK - 1));
+        // Chunk 0's size first: the chunk loaded after it is at least that big.
+        if k == 0 && off >= self.first.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: the directory is never null, and a replaced one is freed only through the collector once every guard that could see it is gone.
+        let dir = unsafe { self.dir.load(Ordering::Acquire, guard).deref() };
+        let chunk = dir.chunks.get(k)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: chunk k > 0 holds CHUNK nodes and chunk 0 at least the size checked above (`off` is below it); a chunk is freed only through the collector (a replaced chunk 0, `reset`) or when the shard is gone, so it outlives `guard`.
+        Some(unsafe { &*chunk.add(off) })
+    }
+
+    /// Frees every chunk named by `dir` (nobody can reach them any more).
+    ///
+    /// # Safety
+    /// No reader or writer can reach `dir`'s chunks, and every block their
+    /// nodes held has been released (nodes hold raw pointers).
+    /// `first` is chunk 0's size.
+    unsafe fn free_chunks(dir: &Dir, first: usize) {
+        for (k, c) in dir.chunks.iter().enumerate() {
+            let p = c.load(Ordering::Relaxed);
+            if !p.is_null() {
+                let len = if k == 0 { first } else { CHUNK };
+                // SAFETY: chunk `k` came from `Box::<[Node]>::into_raw` with `len` nodes, and the caller promises nobody reaches it.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });
+            }
+        }
     }
 }
 
 impl Drop for SharedNodes {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: nobody can reach the array any more. Its nodes' blocks were released by the shard's own drop.
+        // SAFETY: `&mut self`: nobody can reach the directory or its chunks any more. Their nodes' blocks were released by the shard's own drop.
         unsafe {
-            drop(
-                self.array
-                    .load(Ordering::Relaxed, epoch::unprotected())
-                    .into_owned(),
-            )
+            let dir = self.dir.load(Ordering::Relaxed, epoch::unprotected()).into_owned();
+            SharedNodes::free_chunks(&dir, self.first.load(Ordering::Relaxed));
         }
     }
 }
 
-/// The writer's view of the current array (owned by the locked shard).
+/// The writer's view of the chunks (owned by the locked shard): their
+/// addresses, so the writer reaches a node without the directory.
 pub(crate) struct Nodes {
-    ptr: *const Node,
+    chunks: Vec<*const Node>,
     len: usize,
 }
 
-// SAFETY: a `Nodes` is a view of an array owned by `SharedNodes` (itself `Send + Sync`); it is used only by the holder of the shard's lock.
+// SAFETY: a `Nodes` is a view of chunks owned by `SharedNodes` (itself `Send + Sync`); it is used only by the holder of the shard's lock.
 unsafe impl Send for Nodes {}
 
 impl Nodes {
-    /// The view of `shared`'s current array.
+    /// The view of `shared`'s current chunks.
     pub(crate) fn of(shared: &SharedNodes) -> Nodes {
-        // SAFETY: only the lock holder replaces the array, and it refreshes this view when it does.
-        let a = unsafe {
-            shared
-                .array
-                .load(Ordering::Acquire, epoch::unprotected())
-                .deref()
+        // SAFETY: only the lock holder replaces the directory, and it refreshes this view when it does.
+        let dir = unsafe { shared.dir.load(Ordering::Acquire, epoch::unprotected()).deref() };
+        let chunks: Vec<*const Node> = dir
+            .chunks
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed).cast_const())
+            .take_while(|p| !p.is_null())
+            .collect();
+        let len = match chunks.len() {
+            0 => 0,
+            n => shared.first.load(Ordering::Relaxed) + (n - 1) * CHUNK,
         };
-        Nodes {
-            ptr: a.nodes.as_ptr(),
-            len: a.nodes.len(),
-        }
+        Nodes { chunks, len }
     }
 
-    /// Grows the array to `cap` nodes (copying the old ones) and publishes it.
-    /// `Err` (and nothing changed) if the allocation fails.
-    pub(crate) fn grow(
-        &mut self,
-        shared: &SharedNodes,
-        cap: usize,
-    ) -> Result<(), std::collections::TryReserveError> {
-        let mut nodes = Vec::new();
-        nodes.try_reserve_exact(cap)?;
-        nodes.extend(self.iter().map(Node::copy));
-        nodes.resize_with(cap, Node::empty);
+    /// The number of node slots (free or not).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Node `i`, or `None` past the last slot.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&Node> {
+        (i < self.len).then(|| &self[i])
+    }
+
+    /// Every slot, in order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Node> + '_ {
+        (0..self.len).map(|i| &self[i])
+    }
+
+    /// Adds empty slots and publishes them: doubles chunk 0 (by copying
+    /// it) while it is the only chunk and smaller than `CHUNK`, else adds a
+    /// chunk. `Err` (and nothing changed) if an allocation fails.
+    pub(crate) fn grow(&mut self, shared: &SharedNodes) -> Result<(), std::collections::TryReserveError> {
+        let k = self.chunks.len();
         let guard = epoch::pin();
-        let old = shared.array.swap(
-            Owned::new(NodeArray {
-                nodes: nodes.into_boxed_slice(),
-            }),
-            Ordering::AcqRel,
-            &guard,
-        );
-        // SAFETY: the old array is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it drops no block (nodes hold raw pointers), so the copies keep sole ownership.
-        unsafe { guard.defer_destroy(old) };
-        drop(guard);
-        super::reclaim::collect();
-        *self = Nodes::of(shared);
+        if k == 1 && self.len < CHUNK {
+            return self.grow_first(shared, &guard);
+        }
+        let size = if k == 0 { FIRST } else { CHUNK };
+        let mut nodes = Vec::new();
+        nodes.try_reserve_exact(size)?;
+        nodes.resize_with(size, Node::empty);
+        self.chunks.try_reserve(1)?;
+        // SAFETY: the directory is never null; only this writer replaces it.
+        let dir = unsafe { shared.dir.load(Ordering::Acquire, &guard).deref() };
+        if k == dir.chunks.len() {
+            let bigger = Dir::with_capacity((2 * k).max(8))?;
+            for (new, old) in bigger.chunks.iter().zip(dir.chunks.iter()) {
+                new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            let old = shared.dir.swap(Owned::new(bigger), Ordering::AcqRel, &guard);
+            // SAFETY: the old directory is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it frees no chunk (it holds raw pointers).
+            unsafe { guard.defer_destroy(old) };
+        }
+        let chunk = Box::into_raw(nodes.into_boxed_slice()).cast::<Node>();
+        // SAFETY: as above; the swap (if any) was by this thread.
+        let dir = unsafe { shared.dir.load(Ordering::Acquire, &guard).deref() };
+        // Release: a reader that finds the chunk sees its empty nodes.
+        dir.chunks[k].store(chunk, Ordering::Release);
+        if k == 0 {
+            shared.first.store(size, Ordering::Release);
+        }
+        self.chunks.push(chunk);
+        self.len += size;
         Ok(())
     }
 
-    /// Replaces the array by an empty one (after every block was taken out).
+    /// Replaces chunk 0 by a copy twice its size. Readers still holding the
+    /// old one see its frozen copy, which is safe (every block it points to
+    /// is released through the epoch collector after they unpin) and at
+    /// worst stale; the old chunk is freed the same way.
+    fn grow_first(&mut self, shared: &SharedNodes, guard: &Guard) -> Result<(), std::collections::TryReserveError> {
+        let old_len = self.len;
+        let mut nodes = Vec::new();
+        nodes.try_reserve_exact(2 * old_len)?;
+        nodes.extend((0..old_len).map(|i| self[i].copy()));
+        nodes.resize_with(2 * old_len, Node::empty);
+        let chunk = Box::into_raw(nodes.into_boxed_slice()).cast::<Node>();
+        // SAFETY: the directory is never null; only this writer replaces it.
+        let dir = unsafe { shared.dir.load(Ordering::Acquire, guard).deref() };
+        let old = dir.chunks[0].swap(chunk, Ordering::AcqRel);
+        // After the chunk: a reader that sees the new size sees the new chunk.
+        shared.first.store(2 * old_len, Ordering::Release);
+        /// The replaced chunk, for the collector (a raw pointer is not `Send`).
+        struct OldChunk(*mut Node, usize);
+        // SAFETY: the chunk is unreachable for new readers, and only the collector touches it, once the readers that could hold it have gone.
+        unsafe impl Send for OldChunk {}
+        let old = OldChunk(old, old_len);
+        guard.defer(move || {
+            let old = old;
+            // SAFETY: chunk 0 came from `Box::<[Node]>::into_raw` with `old_len` nodes; no reader can hold it once the collector runs this, and dropping it drops no block (nodes hold raw pointers), so the copies keep sole ownership.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(old.0, old.1)) });
+        });
+        self.chunks[0] = chunk;
+        self.len = 2 * old_len;
+        Ok(())
+    }
+
+    /// Drops every chunk (after every block was taken out): the directory
+    /// is replaced by an empty one, and the old one and its chunks go to
+    /// the collector.
     pub(crate) fn reset(&mut self, shared: &SharedNodes) {
         let guard = epoch::pin();
-        let old = shared.array.swap(
-            Owned::new(NodeArray {
-                nodes: Box::new([]),
-            }),
-            Ordering::AcqRel,
-            &guard,
-        );
-        // SAFETY: as in `grow`.
-        unsafe { guard.defer_destroy(old) };
+        let old = shared.dir.swap(Owned::new(Dir { chunks: Box::new([]) }), Ordering::AcqRel, &guard);
+        let first = shared.first.swap(0, Ordering::AcqRel);
+        // SAFETY: the old directory is unreachable now; readers pinned before the swap may still read it and its chunks, and the collector runs this only after they unpin. The nodes hold no block any more.
+        unsafe {
+            guard.defer_unchecked(move || SharedNodes::free_chunks(&old.into_owned(), first));
+        }
         drop(guard);
         super::reclaim::collect();
         *self = Nodes::of(shared);
@@ -242,11 +355,69 @@ impl Nodes {
     }
 }
 
-impl std::ops::Deref for Nodes {
-    type Target = [Node];
+impl std::ops::Index<usize> for Nodes {
+    type Output = Node;
     #[inline]
-    fn deref(&self) -> &[Node] {
-        // SAFETY: `ptr`/`len` describe the current array, alive while the shard (which owns the `SharedNodes` through an `Arc`) lives, and only ever accessed through `&` (nodes are atomics).
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    fn index(&self, i: usize) -> &Node {
+        assert!(i < self.len, "slab slot {i} of {}", self.len);
+        // Every chunk but chunk 0 holds CHUNK nodes, and chunk 0 holds
+        // fewer only while it is the only one, so `i < len` keeps `i` in its chunk.
+        // SAFETY: `i < len` makes `i >> CHUNK_SHIFT` a chunk of `chunks`, and `i & (CHUNK - 1)` a node within it (above); a chunk lives while the shard does (freed only by `grow_first` and `reset`, which need `&mut self`, or by the shard's drop); nodes are only accessed through `&` (they are atomics).
+        unsafe { &*self.chunks.get_unchecked(i >> CHUNK_SHIFT).add(i & (CHUNK - 1)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_keeps_nodes_in_place_and_readers_find_them() {
+        let shared = SharedNodes::new();
+        let mut nodes = Nodes::of(&shared);
+        assert_eq!(nodes.len(), 0);
+        let guard = epoch::pin();
+        assert!(shared.get(&guard, 0).is_none());
+        let mut sizes = Vec::new();
+        let mut addresses = Vec::new();
+        while nodes.len() < 5000 {
+            let before = nodes.len();
+            nodes.grow(&shared).unwrap();
+            sizes.push(nodes.len());
+            for i in before..nodes.len() {
+                nodes[i].set_word(i as u64);
+            }
+            // Chunk 0 is copied while it doubles, so its nodes move (with
+            // their words); every node past it stays where it was.
+            if nodes.len() > CHUNK {
+                for (i, &a) in addresses.iter().enumerate() {
+                    assert!(std::ptr::eq(&nodes[CHUNK + i], a), "node {} moved", CHUNK + i);
+                }
+                addresses.extend((addresses.len() + CHUNK..nodes.len()).map(|i| &nodes[i] as *const Node));
+            }
+            for i in 0..nodes.len() {
+                let seen = shared.get(&guard, i as u32).expect("a reader finds every slot");
+                assert!(std::ptr::eq(seen, &nodes[i]), "a reader finds node {i} where the writer does");
+                assert_eq!(seen.word(), i as u64);
+            }
+            assert!(shared.get(&guard, nodes.len() as u32).is_none(), "no slot past the last");
+            assert!(nodes.get(nodes.len()).is_none());
+        }
+        // Chunk 0 doubles from FIRST to CHUNK, then a chunk at a time: at
+        // most one part-filled chunk.
+        assert_eq!(sizes[..5], [16, 32, 64, 128, 256]);
+        assert!(sizes.windows(2).skip(4).all(|w| w[1] - w[0] == CHUNK));
+        assert!(nodes.len() - 5000 < CHUNK);
+        // A fresh view sees the same chunks.
+        let again = Nodes::of(&shared);
+        assert_eq!(again.len(), nodes.len());
+        assert!(std::ptr::eq(&again[4321], &nodes[4321]));
+        drop(guard);
+        nodes.reset(&shared);
+        assert_eq!(nodes.len(), 0);
+        assert!(shared.get(&epoch::pin(), 0).is_none());
+        // And it grows again from nothing.
+        nodes.grow(&shared).unwrap();
+        assert_eq!(nodes.len(), FIRST);
     }
 }

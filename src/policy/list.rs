@@ -6,6 +6,10 @@
 /// The "no node" index.
 pub(crate) const NIL: u32 = u32::MAX;
 
+/// Nodes by slab index: the shard's chunked slab, or a plain slice in tests.
+pub(crate) trait Slab<N>: std::ops::Index<usize, Output = N> {}
+impl<N, T: std::ops::Index<usize, Output = N> + ?Sized> Slab<N> for T {}
+
 /// Access to the prev/next links stored inside a slab node.
 pub(crate) trait Linked {
     fn prev(&self) -> u32;
@@ -48,10 +52,11 @@ impl List {
     }
 
     /// Links `i` in front of the head. `i` must not be in any list.
-    #[inline]
-    pub(crate) fn push_front<N: Linked>(&mut self, nodes: &[N], i: u32) {
-        nodes[i as usize].set_prev(NIL);
-        nodes[i as usize].set_next(self.head);
+    #[inline(always)]
+    pub(crate) fn push_front<N: Linked>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
+        let node = &nodes[i as usize];
+        node.set_prev(NIL);
+        node.set_next(self.head);
         if self.head == NIL {
             self.tail = i;
         } else {
@@ -61,9 +66,10 @@ impl List {
     }
 
     /// Unlinks `i`, which must be in this list.
-    #[inline]
-    pub(crate) fn unlink<N: Linked>(&mut self, nodes: &[N], i: u32) {
-        let (p, n) = (nodes[i as usize].prev(), nodes[i as usize].next());
+    #[inline(always)]
+    pub(crate) fn unlink<N: Linked>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
+        let node = &nodes[i as usize];
+        let (p, n) = (node.prev(), node.next());
         if p == NIL {
             self.head = n;
         } else {
@@ -74,13 +80,13 @@ impl List {
         } else {
             nodes[n as usize].set_prev(p);
         }
-        nodes[i as usize].set_prev(NIL);
-        nodes[i as usize].set_next(NIL);
+        node.set_prev(NIL);
+        node.set_next(NIL);
     }
 
     /// Moves `i` (already in this list) to the head.
-    #[inline]
-    pub(crate) fn move_to_front<N: Linked>(&mut self, nodes: &[N], i: u32) {
+    #[inline(always)]
+    pub(crate) fn move_to_front<N: Linked>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         if self.head != i {
             self.unlink(nodes, i);
             self.push_front(nodes, i);
@@ -106,7 +112,7 @@ mod tests {
         fn set_next(&self, i: u32) { self.1.set(i) }
     }
 
-    fn order(l: &List, nodes: &[N]) -> Vec<u32> {
+    fn order(l: &List, nodes: &(impl Slab<N> + ?Sized)) -> Vec<u32> {
         let mut out = vec![];
         let mut i = l.head();
         while i != NIL {

@@ -23,7 +23,7 @@ pub(crate) mod tinylfu;
 mod tests;
 
 use crate::config::PolicyKind;
-use list::Linked;
+use list::{Linked, Slab};
 #[cfg(test)]
 use list::NIL;
 
@@ -62,7 +62,7 @@ pub(crate) fn set_seg<N: PolicyNode>(n: &N, s: u8) {
 /// Walks a list both ways, checking every node carries segment `s` (in
 /// the bits of `mask`); returns its length (tests only).
 #[cfg(test)]
-pub(crate) fn check_list<N: PolicyNode>(l: &list::List, nodes: &[N], s: u8, mask: u8) -> u64 {
+pub(crate) fn check_list<N: PolicyNode>(l: &list::List, nodes: &(impl Slab<N> + ?Sized), s: u8, mask: u8) -> u64 {
     let mut n = 0u64;
     let mut i = l.tail();
     let mut last = NIL;
@@ -151,7 +151,7 @@ impl Policy {
 
     /// A new entry `i` with key hash `hash`.
     #[inline]
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
         match self {
             Policy::Lru(p) => p.on_insert(nodes, i),
             Policy::TinyLfu(p) => p.on_insert(nodes, i, hash),
@@ -161,7 +161,7 @@ impl Policy {
 
     /// A read that found entry `i`.
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64) {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
             Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, true),
@@ -173,7 +173,7 @@ impl Policy {
     /// counts as an access for eviction, but not as a read hit in the
     /// adaptive machinery's hit-ratio samples.
     #[inline]
-    pub(crate) fn on_write<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
+    pub(crate) fn on_write<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64) {
         match self {
             Policy::Lru(p) => p.on_access(nodes, i),
             Policy::TinyLfu(p) => p.on_hit(nodes, i, hash, false),
@@ -193,7 +193,7 @@ impl Policy {
 
     /// Entry `i` leaves; `evicted` if the policy chose it as a victim.
     #[inline]
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, evicted: bool) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, evicted: bool) {
         match self {
             Policy::Lru(p) => p.on_remove(nodes, i),
             Policy::TinyLfu(p) => p.on_remove(nodes, i),
@@ -204,7 +204,7 @@ impl Policy {
     /// Takes entry `i` out of the policy's order while room is made for its
     /// own new value (an overwrite, a CAS version): it must not be chosen.
     #[inline]
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         match self {
             Policy::Lru(p) => p.detach(nodes, i),
             Policy::TinyLfu(p) => p.detach(nodes, i),
@@ -214,7 +214,7 @@ impl Policy {
 
     /// Puts a detached entry back, at the head of its list.
     #[inline]
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         match self {
             Policy::Lru(p) => p.reattach(nodes, i),
             Policy::TinyLfu(p) => p.reattach(nodes, i),
@@ -223,7 +223,7 @@ impl Policy {
     }
 
     /// The entry to evict next (NIL when empty). May reorder the lists.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), hash_of: &dyn Fn(&N) -> u64) -> u32 {
         match self {
             Policy::Lru(p) => p.victim(),
             Policy::TinyLfu(p) => p.victim(nodes, hash_of),
@@ -243,7 +243,7 @@ impl Policy {
     /// Checks the policy's own invariants; returns how many entries its
     /// lists hold (tests only).
     #[cfg(test)]
-    pub(crate) fn check<N: PolicyNode>(&self, nodes: &[N]) -> u64 {
+    pub(crate) fn check<N: PolicyNode>(&self, nodes: &(impl Slab<N> + ?Sized)) -> u64 {
         match self {
             Policy::Lru(p) => p.check(nodes),
             Policy::TinyLfu(p) => p.check(nodes),

@@ -31,7 +31,7 @@
 use super::climber::Climber;
 use super::ghost::Ghost;
 use super::guard::{LruGuard, Verdict};
-use super::list::{List, NIL};
+use super::list::{List, NIL, Slab};
 use super::sketch::Sketch;
 use super::{PolicyNode, freq, seg, set_freq, set_seg};
 
@@ -165,7 +165,7 @@ impl S3Fifo {
 
     /// A new entry: to main if its key was evicted recently (and, when
     /// adaptive, the ghost is trusted or the key is popular), else to small.
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, hash_of: &dyn Fn(&N) -> u64) {
         if let Some(s) = &mut self.sketch {
             s.increment(hash);
         }
@@ -199,7 +199,7 @@ impl S3Fifo {
     /// Whether a key found in the ghost goes straight to main: always in
     /// plain S3-FIFO; when adaptive, while the ghost's admissions mostly get
     /// read, or else if the sketch ranks the key above main's oldest entry.
-    fn ghost_admits<N: PolicyNode>(&self, nodes: &[N], hash: u64, hash_of: &dyn Fn(&N) -> u64) -> bool {
+    fn ghost_admits<N: PolicyNode>(&self, nodes: &(impl Slab<N> + ?Sized), hash: u64, hash_of: &dyn Fn(&N) -> u64) -> bool {
         let Some(s) = &self.sketch else { return true };
         if self.ghost_bad <= self.ghost_good + 16 {
             return true;
@@ -211,7 +211,7 @@ impl S3Fifo {
     /// A hit: bump the 2-bit counter (saturating at `max_freq`: 3 for plain
     /// S3-FIFO, 2 for the adaptive variant).
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, read: bool) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, read: bool) {
         let n = &nodes[i as usize];
         let f = freq(n);
         if f < self.max_freq {
@@ -283,7 +283,7 @@ impl S3Fifo {
 
     /// The entry leaves; an eviction from the small queue leaves its
     /// fingerprint in the ghost queue.
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, evicted: bool) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, evicted: bool) {
         let s = seg(&nodes[i as usize]);
         if s == SMALL {
             self.small.unlink(nodes, i);
@@ -302,7 +302,7 @@ impl S3Fifo {
 
     /// Takes the entry out of its queue (keeping its marks) while it must
     /// not be evicted.
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         if seg(&nodes[i as usize]) == SMALL {
             self.small.unlink(nodes, i);
             self.n_small -= 1;
@@ -313,7 +313,7 @@ impl S3Fifo {
     }
 
     /// Puts a detached entry back at the head of its queue.
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         if seg(&nodes[i as usize]) == SMALL {
             self.small.push_front(nodes, i);
             self.n_small += 1;
@@ -325,7 +325,7 @@ impl S3Fifo {
 
     /// The next entry to evict, after promoting reused small entries to
     /// main and giving reused main entries another round.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), hash_of: &dyn Fn(&N) -> u64) -> u32 {
         let total = self.n_small + self.n_main;
         if total == 0 {
             return NIL;
@@ -390,7 +390,7 @@ impl S3Fifo {
         }
     }
 
-    fn move_to_main<N: PolicyNode>(&mut self, nodes: &[N], t: u32) {
+    fn move_to_main<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), t: u32) {
         self.small.unlink(nodes, t);
         self.n_small -= 1;
         set_seg(&nodes[t as usize], MAIN);
@@ -401,7 +401,7 @@ impl S3Fifo {
 
     /// Main's CLOCK hand: entries read since they last passed get another
     /// round (their counter decremented); the first unread one is returned.
-    fn main_victim<N: PolicyNode>(&mut self, nodes: &[N]) -> u32 {
+    fn main_victim<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized)) -> u32 {
         loop {
             let t = self.main.tail();
             if t == NIL {
@@ -427,7 +427,7 @@ impl S3Fifo {
 
     /// Checks queue lengths against the lists and the ghost bound (tests).
     #[cfg(test)]
-    pub(crate) fn check<N: PolicyNode>(&self, nodes: &[N]) -> u64 {
+    pub(crate) fn check<N: PolicyNode>(&self, nodes: &(impl Slab<N> + ?Sized)) -> u64 {
         let ns = super::check_list(&self.small, nodes, SMALL, 3);
         let nm = super::check_list(&self.main, nodes, MAIN, 1);
         assert_eq!((ns, nm), (self.n_small, self.n_main));

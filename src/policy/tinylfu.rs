@@ -19,7 +19,7 @@
 //!   pin a victim cannot keep the cache closed to everything else.
 
 use super::climber::Climber;
-use super::list::{List, NIL};
+use super::list::{List, NIL, Slab};
 use super::sketch::Sketch;
 use super::{PolicyNode, freq, seg, set_freq, set_seg};
 
@@ -81,7 +81,7 @@ impl TinyLfu {
     }
 
     /// A new entry enters the window.
-    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64) {
+    pub(crate) fn on_insert<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64) {
         let n = &nodes[i as usize];
         set_seg(n, WINDOW);
         set_freq(n, 0);
@@ -116,7 +116,7 @@ impl TinyLfu {
 
     /// A hit: set the access bit and count the key.
     #[inline]
-    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &[N], i: u32, hash: u64, read: bool) {
+    pub(crate) fn on_hit<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, hash: u64, read: bool) {
         set_freq(&nodes[i as usize], 1);
         self.record(hash);
         if read {
@@ -131,7 +131,7 @@ impl TinyLfu {
     }
 
     /// The entry leaves.
-    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn on_remove<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         let s = seg(&nodes[i as usize]) as usize;
         self.lists[s].unlink(nodes, i);
         self.counts[s] -= 1;
@@ -139,18 +139,18 @@ impl TinyLfu {
 
     /// Takes the entry out of its list (keeping its marks) while it must
     /// not be evicted.
-    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn detach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         self.on_remove(nodes, i);
     }
 
     /// Puts a detached entry back at the head of its list.
-    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &[N], i: u32) {
+    pub(crate) fn reattach<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32) {
         let s = seg(&nodes[i as usize]) as usize;
         self.lists[s].push_front(nodes, i);
         self.counts[s] += 1;
     }
 
-    fn move_to(&mut self, nodes: &[impl PolicyNode], i: u32, to: u8) {
+    fn move_to<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), i: u32, to: u8) {
         let from = seg(&nodes[i as usize]);
         self.lists[from as usize].unlink(nodes, i);
         self.counts[from as usize] -= 1;
@@ -163,7 +163,7 @@ impl TinyLfu {
     /// Main's next victim: probation's CLOCK tail, after promoting the
     /// entries of its tail that were hit (and demoting protected's overflow
     /// back to probation).
-    fn main_victim<N: PolicyNode>(&mut self, nodes: &[N], main_cap: u64) -> u32 {
+    fn main_victim<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), main_cap: u64) -> u32 {
         let protected_cap = (main_cap as f64 * PROTECTED_SHARE) as u64;
         loop {
             let p = self.lists[PROBATION as usize].tail();
@@ -216,7 +216,7 @@ impl TinyLfu {
     /// The next entry to evict. Window overflow goes to main while main has
     /// room; once it is full, each entry leaving the window duels main's
     /// victim and the less frequent of the two is returned.
-    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &[N], hash_of: &dyn Fn(&N) -> u64) -> u32 {
+    pub(crate) fn victim<N: PolicyNode>(&mut self, nodes: &(impl Slab<N> + ?Sized), hash_of: &dyn Fn(&N) -> u64) -> u32 {
         let total = self.total();
         if total == 0 {
             return NIL;
@@ -261,7 +261,7 @@ impl TinyLfu {
 
     /// Checks list lengths and segment marks (tests); returns the entries.
     #[cfg(test)]
-    pub(crate) fn check<N: PolicyNode>(&self, nodes: &[N]) -> u64 {
+    pub(crate) fn check<N: PolicyNode>(&self, nodes: &(impl Slab<N> + ?Sized)) -> u64 {
         let mut total = 0;
         for s in [WINDOW, PROBATION, PROTECTED] {
             let n = super::check_list(&self.lists[s as usize], nodes, s, 3);
