@@ -138,7 +138,9 @@ impl Dir {
         let mut v = Vec::new();
         v.try_reserve_exact(n)?;
         v.resize_with(n, || AtomicPtr::new(std::ptr::null_mut()));
-        Ok(Dir { chunks: v.into_boxed_slice() })
+        Ok(Dir {
+            chunks: v.into_boxed_slice(),
+        })
     }
 }
 
@@ -161,7 +163,9 @@ pub(crate) struct SharedNodes {
 impl SharedNodes {
     pub(crate) fn new() -> SharedNodes {
         SharedNodes {
-            dir: Atomic::new(Dir { chunks: Box::new([]) }),
+            dir: Atomic::new(Dir {
+                chunks: Box::new([]),
+            }),
             first: AtomicUsize::new(0),
         }
     }
@@ -206,7 +210,10 @@ impl Drop for SharedNodes {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: nobody can reach the directory or its chunks any more. Their nodes' blocks were released by the shard's own drop.
         unsafe {
-            let dir = self.dir.load(Ordering::Relaxed, epoch::unprotected()).into_owned();
+            let dir = self
+                .dir
+                .load(Ordering::Relaxed, epoch::unprotected())
+                .into_owned();
             SharedNodes::free_chunks(&dir, self.first.load(Ordering::Relaxed));
         }
     }
@@ -226,7 +233,12 @@ impl Nodes {
     /// The view of `shared`'s current chunks.
     pub(crate) fn of(shared: &SharedNodes) -> Nodes {
         // SAFETY: only the lock holder replaces the directory, and it refreshes this view when it does.
-        let dir = unsafe { shared.dir.load(Ordering::Acquire, epoch::unprotected()).deref() };
+        let dir = unsafe {
+            shared
+                .dir
+                .load(Ordering::Acquire, epoch::unprotected())
+                .deref()
+        };
         let chunks: Vec<*const Node> = dir
             .chunks
             .iter()
@@ -261,7 +273,10 @@ impl Nodes {
     /// Adds empty slots and publishes them: doubles chunk 0 (by copying
     /// it) while it is the only chunk and smaller than `CHUNK`, else adds a
     /// chunk. `Err` (and nothing changed) if an allocation fails.
-    pub(crate) fn grow(&mut self, shared: &SharedNodes) -> Result<(), std::collections::TryReserveError> {
+    pub(crate) fn grow(
+        &mut self,
+        shared: &SharedNodes,
+    ) -> Result<(), std::collections::TryReserveError> {
         let k = self.chunks.len();
         let guard = epoch::pin();
         if k == 1 && self.len < CHUNK {
@@ -279,7 +294,9 @@ impl Nodes {
             for (new, old) in bigger.chunks.iter().zip(dir.chunks.iter()) {
                 new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
             }
-            let old = shared.dir.swap(Owned::new(bigger), Ordering::AcqRel, &guard);
+            let old = shared
+                .dir
+                .swap(Owned::new(bigger), Ordering::AcqRel, &guard);
             // SAFETY: the old directory is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it frees no chunk (it holds raw pointers).
             unsafe { guard.defer_destroy(old) };
         }
@@ -300,7 +317,11 @@ impl Nodes {
     /// old one see its frozen copy, which is safe (every block it points to
     /// is released through the epoch collector after they unpin) and at
     /// worst stale; the old chunk is freed the same way.
-    fn grow_first(&mut self, shared: &SharedNodes, guard: &Guard) -> Result<(), std::collections::TryReserveError> {
+    fn grow_first(
+        &mut self,
+        shared: &SharedNodes,
+        guard: &Guard,
+    ) -> Result<(), std::collections::TryReserveError> {
         let old_len = self.len;
         let mut nodes = Vec::new();
         nodes.try_reserve_exact(2 * old_len)?;
@@ -332,7 +353,13 @@ impl Nodes {
     /// the collector.
     pub(crate) fn reset(&mut self, shared: &SharedNodes) {
         let guard = epoch::pin();
-        let old = shared.dir.swap(Owned::new(Dir { chunks: Box::new([]) }), Ordering::AcqRel, &guard);
+        let old = shared.dir.swap(
+            Owned::new(Dir {
+                chunks: Box::new([]),
+            }),
+            Ordering::AcqRel,
+            &guard,
+        );
         let first = shared.first.swap(0, Ordering::AcqRel);
         // SAFETY: the old directory is unreachable now; readers pinned before the swap may still read it and its chunks, and the collector runs this only after they unpin. The nodes hold no block any more.
         unsafe {
@@ -363,7 +390,12 @@ impl std::ops::Index<usize> for Nodes {
         // Every chunk but chunk 0 holds CHUNK nodes, and chunk 0 holds
         // fewer only while it is the only one, so `i < len` keeps `i` in its chunk.
         // SAFETY: `i < len` makes `i >> CHUNK_SHIFT` a chunk of `chunks`, and `i & (CHUNK - 1)` a node within it (above); a chunk lives while the shard does (freed only by `grow_first` and `reset`, which need `&mut self`, or by the shard's drop); nodes are only accessed through `&` (they are atomics).
-        unsafe { &*self.chunks.get_unchecked(i >> CHUNK_SHIFT).add(i & (CHUNK - 1)) }
+        unsafe {
+            &*self
+                .chunks
+                .get_unchecked(i >> CHUNK_SHIFT)
+                .add(i & (CHUNK - 1))
+        }
     }
 }
 
@@ -391,16 +423,30 @@ mod tests {
             // their words); every node past it stays where it was.
             if nodes.len() > CHUNK {
                 for (i, &a) in addresses.iter().enumerate() {
-                    assert!(std::ptr::eq(&nodes[CHUNK + i], a), "node {} moved", CHUNK + i);
+                    assert!(
+                        std::ptr::eq(&nodes[CHUNK + i], a),
+                        "node {} moved",
+                        CHUNK + i
+                    );
                 }
-                addresses.extend((addresses.len() + CHUNK..nodes.len()).map(|i| &nodes[i] as *const Node));
+                addresses.extend(
+                    (addresses.len() + CHUNK..nodes.len()).map(|i| &nodes[i] as *const Node),
+                );
             }
             for i in 0..nodes.len() {
-                let seen = shared.get(&guard, i as u32).expect("a reader finds every slot");
-                assert!(std::ptr::eq(seen, &nodes[i]), "a reader finds node {i} where the writer does");
+                let seen = shared
+                    .get(&guard, i as u32)
+                    .expect("a reader finds every slot");
+                assert!(
+                    std::ptr::eq(seen, &nodes[i]),
+                    "a reader finds node {i} where the writer does"
+                );
                 assert_eq!(seen.word(), i as u64);
             }
-            assert!(shared.get(&guard, nodes.len() as u32).is_none(), "no slot past the last");
+            assert!(
+                shared.get(&guard, nodes.len() as u32).is_none(),
+                "no slot past the last"
+            );
             assert!(nodes.get(nodes.len()).is_none());
         }
         // Chunk 0 doubles from FIRST to CHUNK, then a chunk at a time: at
