@@ -163,7 +163,7 @@ fn open_peer(name: &str, a: &Args) -> Box<dyn Peer> {
     match name {
         "nycache" => {
             let shards = a.shards.map_or(String::new(), |s| format!(" shards={s}"));
-            Box::new(NyC::open(&format!("max_memory=4GiB max_entries={cap} maintenance_ms=0{shards}")))
+            Box::new(NyC::open(&format!("max_memory=4GiB max_entries={cap} maintenance_ms=0{shards} {}", std::env::var("NYC_EXTRA").unwrap_or_default())))
         }
         "quick_cache" => Box::new(Quick(quick_cache::sync::Cache::new(cap))),
         "moka" => Box::new(Moka(moka::sync::Cache::new(cap as u64))),
