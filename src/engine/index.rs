@@ -78,8 +78,8 @@ impl Group {
     }
 
     #[inline]
-    fn load(&self, order: Ordering) -> (u64, u64) {
-        (self.ctrl[0].load(order), self.ctrl[1].load(order))
+    fn load(&self, order: Ordering) -> Ctrl {
+        Ctrl(self.ctrl[0].load(order), self.ctrl[1].load(order))
     }
 
     /// Sets bucket `pos`'s control byte (writer only; `Release`, after its slot).
@@ -105,10 +105,58 @@ fn group_bits(m0: u64, m1: u64) -> u32 {
     gather(m0) | (gather(m1 & REAL_HI) << 8)
 }
 
-/// Iterates the bucket positions set in `group_bits` output.
+/// A group's 16 control bytes as loaded (two words; bytes 12..16 are
+/// the padding, always `DELETED`).
+#[derive(Clone, Copy)]
+struct Ctrl(u64, u64);
+
+impl Ctrl {
+    /// One bit per real bucket whose control byte is `byte`.
+    #[inline]
+    fn matching(self, byte: u8) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+            // SSE2 (always there on x86-64): compare all 16 bytes at once
+            // and take their high bits, 5 instructions where the SWAR
+            // match and gather take about 30 (a third of a probe).
+            // SAFETY: these intrinsics only need SSE2, which every x86-64 CPU has (it is in the target's baseline); they touch no memory.
+            let mask = unsafe {
+                let v = _mm_set_epi64x(self.1 as i64, self.0 as i64);
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8)))
+            };
+            mask as u32 & REAL
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.matching_swar(byte)
+    }
+
+    /// `matching` in portable arithmetic (and its reference in tests).
+    #[inline]
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn matching_swar(self, byte: u8) -> u32 {
+        group_bits(matching(self.0, byte), matching(self.1, byte))
+    }
+
+    /// One bit per full bucket (control byte's high bit set).
+    #[inline]
+    fn full(self) -> u32 {
+        group_bits(self.0 & HI, self.1 & HI)
+    }
+
+    /// Whether a bucket is `EMPTY`.
+    #[inline]
+    fn has_empty(self) -> bool {
+        self.matching(EMPTY) != 0
+    }
+}
+
+/// The real buckets' bits.
+const REAL: u32 = (1 << GROUP) - 1;
+
+/// The positions of the set bits, lowest first.
 #[inline]
-fn group_positions(m0: u64, m1: u64) -> impl Iterator<Item = usize> {
-    let mut bits = group_bits(m0, m1);
+fn positions(mut bits: u32) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         if bits == 0 {
             return None;
@@ -117,12 +165,6 @@ fn group_positions(m0: u64, m1: u64) -> impl Iterator<Item = usize> {
         bits &= bits - 1;
         Some(pos)
     })
-}
-
-/// Whether a group's words hold an `EMPTY` bucket.
-#[inline]
-fn has_empty(w0: u64, w1: u64) -> bool {
-    zero_bytes(w0) | zero_bytes(w1) != 0
 }
 
 struct Table {
@@ -169,14 +211,14 @@ impl Table {
     fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(&Group, usize, u32)> {
         let t = tag(hash);
         for g in self.probe(hash) {
-            let (w0, w1) = g.load(Ordering::Acquire);
-            for pos in group_positions(matching(w0, t), matching(w1, t)) {
+            let ctrl = g.load(Ordering::Acquire);
+            for pos in positions(ctrl.matching(t)) {
                 let i = g.slots[pos].load(Ordering::Relaxed);
                 if eq(i) {
                     return Some((g, pos, i));
                 }
             }
-            if has_empty(w0, w1) {
+            if ctrl.has_empty() {
                 return None;
             }
         }
@@ -188,14 +230,12 @@ impl Table {
     #[inline]
     fn insert(&self, hash: u64, i: u32) -> bool {
         for g in self.probe(hash) {
-            let (w0, w1) = g.load(Ordering::Relaxed);
-            let free = group_positions(
-                zero_bytes(w0) | matching(w0, DELETED),
-                zero_bytes(w1) | matching(w1, DELETED),
-            );
-            if let Some(pos) = free.into_iter().next() {
-                let word = if pos < 8 { w0 } else { w1 };
-                let was_empty = (word >> ((pos % 8) * 8)) as u8 == EMPTY;
+            let ctrl = g.load(Ordering::Relaxed);
+            let empty = ctrl.matching(EMPTY);
+            let free = empty | ctrl.matching(DELETED);
+            if free != 0 {
+                let pos = free.trailing_zeros() as usize;
+                let was_empty = empty >> pos & 1 == 1;
                 g.slots[pos].store(i, Ordering::Relaxed);
                 g.set_ctrl(pos, tag(hash));
                 return was_empty;
@@ -207,8 +247,7 @@ impl Table {
     /// Every slot of a full bucket.
     fn full(&self) -> impl Iterator<Item = u32> + '_ {
         self.groups.iter().flat_map(|g| {
-            let (w0, w1) = g.load(Ordering::Relaxed);
-            group_positions(w0 & HI, w1 & HI).map(move |pos| g.slots[pos].load(Ordering::Relaxed))
+            positions(g.load(Ordering::Relaxed).full()).map(move |pos| g.slots[pos].load(Ordering::Relaxed))
         })
     }
 }
@@ -339,8 +378,7 @@ impl Index {
             debug_assert!(false, "removing an index that is not there");
             return;
         };
-        let (w0, w1) = g.load(Ordering::Relaxed);
-        if has_empty(w0, w1) {
+        if g.load(Ordering::Relaxed).has_empty() {
             g.set_ctrl(pos, EMPTY);
         } else {
             counts.tombstones += 1;
@@ -432,6 +470,30 @@ mod tests {
             }
             // Padding flags (bytes 12..16) never show.
             assert_eq!(group_bits(m0, m1 | 0x8080_8080_0000_0000), bits);
+        }
+    }
+
+    #[test]
+    fn ctrl_matching_is_exact_on_real_buckets() {
+        let mut rng = crate::test_rng::XorShift(7);
+        let bytes = [EMPTY, DELETED, 0x80, 0x81, 0xff, 0x7f, 0x42];
+        for _ in 0..20_000 {
+            let mut b = [DELETED; 16];
+            for x in &mut b[..GROUP] {
+                *x = bytes[rng.below(bytes.len())];
+            }
+            let ctrl = Ctrl(
+                u64::from_le_bytes(b[..8].try_into().unwrap()),
+                u64::from_le_bytes(b[8..].try_into().unwrap()),
+            );
+            for &probe in &bytes {
+                let want = (0..GROUP).filter(|&p| b[p] == probe).fold(0u32, |m, p| m | 1 << p);
+                assert_eq!(ctrl.matching(probe), want, "{b:x?} for {probe:#x}");
+                assert_eq!(ctrl.matching_swar(probe), want, "(SWAR) {b:x?} for {probe:#x}");
+            }
+            let full = (0..GROUP).filter(|&p| b[p] & 0x80 != 0).fold(0u32, |m, p| m | 1 << p);
+            assert_eq!(ctrl.full(), full);
+            assert_eq!(ctrl.has_empty(), b[..GROUP].contains(&EMPTY));
         }
     }
 
