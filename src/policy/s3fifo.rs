@@ -39,7 +39,7 @@ const SMALL: u8 = 0;
 const MAIN: u8 = 1;
 /// Segment mark of a main entry that came in through the ghost and has not
 /// been read since (the adaptive variant grades the ghost's advice by it).
-const MAIN_GHOSTED: u8 = 3;
+pub(crate) const MAIN_GHOSTED: u8 = 3;
 
 /// Initial share of the entries the small queue aims for.
 const SMALL_SHARE: f64 = 0.1;
@@ -140,9 +140,15 @@ impl S3Fifo {
     /// (bit `b` for bits `b`): the access counter saturated and, when
     /// adaptive, not a ghost admission's first read in main.
     pub(crate) fn quiet_hits(&self) -> u16 {
-        (0..16u8)
-            .filter(|b| b & 3 == self.max_freq && !(self.sketch.is_some() && b >> 2 == MAIN_GHOSTED))
-            .fold(0, |m, b| m | 1 << b)
+        // Bits `b` with `b & 3 == max_freq` (one per segment), less the
+        // ghost admissions' segment when adaptive. Closed form: the writer
+        // publishes this after every eviction round.
+        let saturated = 0x1111u16 << self.max_freq;
+        if self.sketch.is_some() {
+            saturated & !(1 << ((MAIN_GHOSTED << 2) | self.max_freq))
+        } else {
+            saturated
+        }
     }
 
     /// Keys sampled by the LRU guard (top 16 hash bits below this).

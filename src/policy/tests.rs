@@ -413,3 +413,17 @@ fn hits_do_no_list_surgery() {
     sim.access(0);
     assert_ne!(sim.nodes.iter().map(|n| (n.prev.get(), n.next.get())).collect::<Vec<_>>(), before);
 }
+
+#[test]
+fn quiet_hits_are_the_saturated_counters_outside_ghost_admissions() {
+    use super::s3fifo::{MAIN_GHOSTED, S3Fifo};
+    for adaptive in [false, true] {
+        let p = S3Fifo::new(adaptive);
+        let max_freq = if adaptive { 2 } else { 3 };
+        let want = (0..16u16)
+            .filter(|b| b & 3 == max_freq && !(adaptive && b >> 2 == u16::from(MAIN_GHOSTED)))
+            .fold(0, |m, b| m | 1 << b);
+        assert_eq!(p.quiet_hits(), want, "adaptive {adaptive}");
+        assert_eq!(want.count_ones(), if adaptive { 3 } else { 4 });
+    }
+}
