@@ -14,7 +14,7 @@
 //! the locked shard. Changing a node's block takes `&mut Nodes`, so no
 //! borrow of a block (`Node::block`) can outlive the change.
 
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned};
 
@@ -127,20 +127,44 @@ const CHUNK: usize = 1 << CHUNK_SHIFT;
 const FIRST: usize = 16;
 
 /// The chunks' addresses, as readers find them: entry `k` is chunk `k`,
-/// null past the last. Entries past 0 are only ever filled in; a full
-/// directory is replaced by one twice its size holding the same pointers.
+/// null past the last, and chunk 0's size. Chunk 0 and its size only change
+/// by replacing the whole directory (so a reader always checks an offset in
+/// chunk 0 against that chunk's own size, even across a flush that starts
+/// the slab over smaller); entries past 0 are only ever filled in, and a
+/// full directory is replaced by one twice its size.
 struct Dir {
+    /// Chunk 0's size (0 with no chunk).
+    first: usize,
     chunks: Box<[AtomicPtr<Node>]>,
 }
 
 impl Dir {
-    fn with_capacity(n: usize) -> Result<Dir, std::collections::TryReserveError> {
+    /// A directory of `n` entries holding `old`'s chunks and `first`.
+    fn copy_of(
+        old: &Dir,
+        n: usize,
+        first: usize,
+    ) -> Result<Dir, std::collections::TryReserveError> {
         let mut v = Vec::new();
         v.try_reserve_exact(n)?;
+        v.extend(
+            old.chunks
+                .iter()
+                .take(n)
+                .map(|c| AtomicPtr::new(c.load(Ordering::Relaxed))),
+        );
         v.resize_with(n, || AtomicPtr::new(std::ptr::null_mut()));
         Ok(Dir {
+            first,
             chunks: v.into_boxed_slice(),
         })
+    }
+
+    fn empty() -> Dir {
+        Dir {
+            first: 0,
+            chunks: Box::new([]),
+        }
     }
 }
 
@@ -155,18 +179,12 @@ impl Dir {
 /// and the slab wastes at most one part-filled chunk per shard.
 pub(crate) struct SharedNodes {
     dir: Atomic<Dir>,
-    /// Chunk 0's size (stored after the chunk it describes, so a reader
-    /// that sees a size sees that chunk or a bigger copy).
-    first: AtomicUsize,
 }
 
 impl SharedNodes {
     pub(crate) fn new() -> SharedNodes {
         SharedNodes {
-            dir: Atomic::new(Dir {
-                chunks: Box::new([]),
-            }),
-            first: AtomicUsize::new(0),
+            dir: Atomic::new(Dir::empty()),
         }
     }
 
@@ -174,17 +192,14 @@ impl SharedNodes {
     #[inline]
     pub(crate) fn get<'g>(&self, guard: &'g Guard, i: u32) -> Option<&'g Node> {
         let (k, off) = ((i >> CHUNK_SHIFT) as usize, i as usize & (CHUNK - 1));
-        // Chunk 0's size first: the chunk loaded after it is at least that big.
-        if k == 0 && off >= self.first.load(Ordering::Acquire) {
-            return None;
-        }
         // SAFETY: the directory is never null, and a replaced one is freed only through the collector once every guard that could see it is gone.
         let dir = unsafe { self.dir.load(Ordering::Acquire, guard).deref() };
         let chunk = dir.chunks.get(k)?.load(Ordering::Acquire);
-        if chunk.is_null() {
+        // Chunk 0's size from the same directory as its pointer.
+        if chunk.is_null() || (k == 0 && off >= dir.first) {
             return None;
         }
-        // SAFETY: chunk k > 0 holds CHUNK nodes and chunk 0 at least the size checked above (`off` is below it); a chunk is freed only through the collector (a replaced chunk 0, `reset`) or when the shard is gone, so it outlives `guard`.
+        // SAFETY: chunk k > 0 holds CHUNK nodes and chunk 0 `dir.first` (`off` is below either); a chunk is freed only through the collector (a replaced chunk 0, `reset`) or when the shard is gone, so it outlives `guard`.
         Some(unsafe { &*chunk.add(off) })
     }
 
@@ -193,12 +208,11 @@ impl SharedNodes {
     /// # Safety
     /// No reader or writer can reach `dir`'s chunks, and every block their
     /// nodes held has been released (nodes hold raw pointers).
-    /// `first` is chunk 0's size.
-    unsafe fn free_chunks(dir: &Dir, first: usize) {
+    unsafe fn free_chunks(dir: &Dir) {
         for (k, c) in dir.chunks.iter().enumerate() {
             let p = c.load(Ordering::Relaxed);
             if !p.is_null() {
-                let len = if k == 0 { first } else { CHUNK };
+                let len = if k == 0 { dir.first } else { CHUNK };
                 // SAFETY: chunk `k` came from `Box::<[Node]>::into_raw` with `len` nodes, and the caller promises nobody reaches it.
                 drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });
             }
@@ -214,7 +228,7 @@ impl Drop for SharedNodes {
                 .dir
                 .load(Ordering::Relaxed, epoch::unprotected())
                 .into_owned();
-            SharedNodes::free_chunks(&dir, self.first.load(Ordering::Relaxed));
+            SharedNodes::free_chunks(&dir);
         }
     }
 }
@@ -247,7 +261,7 @@ impl Nodes {
             .collect();
         let len = match chunks.len() {
             0 => 0,
-            n => shared.first.load(Ordering::Relaxed) + (n - 1) * CHUNK,
+            n => dir.first + (n - 1) * CHUNK,
         };
         Nodes { chunks, len }
     }
@@ -289,24 +303,30 @@ impl Nodes {
         self.chunks.try_reserve(1)?;
         // SAFETY: the directory is never null; only this writer replaces it.
         let dir = unsafe { shared.dir.load(Ordering::Acquire, &guard).deref() };
-        if k == dir.chunks.len() {
-            let bigger = Dir::with_capacity((2 * k).max(8))?;
-            for (new, old) in bigger.chunks.iter().zip(dir.chunks.iter()) {
-                new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
-            }
-            let old = shared
-                .dir
-                .swap(Owned::new(bigger), Ordering::AcqRel, &guard);
-            // SAFETY: the old directory is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it frees no chunk (it holds raw pointers).
-            unsafe { guard.defer_destroy(old) };
-        }
+        // A new directory when the old is full, and for chunk 0 (its size
+        // lives in the directory); allocated before anything is published.
+        let replacement = if k == 0 || k == dir.chunks.len() {
+            let n = if k < dir.chunks.len() {
+                dir.chunks.len()
+            } else {
+                (2 * k).max(8)
+            };
+            Some(Dir::copy_of(dir, n, if k == 0 { size } else { dir.first })?)
+        } else {
+            None
+        };
         let chunk = Box::into_raw(nodes.into_boxed_slice()).cast::<Node>();
-        // SAFETY: as above; the swap (if any) was by this thread.
-        let dir = unsafe { shared.dir.load(Ordering::Acquire, &guard).deref() };
-        // Release: a reader that finds the chunk sees its empty nodes.
-        dir.chunks[k].store(chunk, Ordering::Release);
-        if k == 0 {
-            shared.first.store(size, Ordering::Release);
+        match replacement {
+            Some(new) => {
+                new.chunks[k].store(chunk, Ordering::Relaxed);
+                // AcqRel: a reader that loads the new directory (Acquire)
+                // sees the chunk's empty nodes and the copied pointers.
+                let old = shared.dir.swap(Owned::new(new), Ordering::AcqRel, &guard);
+                // SAFETY: the old directory is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it frees no chunk (it holds raw pointers).
+                unsafe { guard.defer_destroy(old) };
+            }
+            // Release: a reader that finds the chunk sees its empty nodes.
+            None => dir.chunks[k].store(chunk, Ordering::Release),
         }
         self.chunks.push(chunk);
         self.len += size;
@@ -327,12 +347,16 @@ impl Nodes {
         nodes.try_reserve_exact(2 * old_len)?;
         nodes.extend((0..old_len).map(|i| self[i].copy()));
         nodes.resize_with(2 * old_len, Node::empty);
-        let chunk = Box::into_raw(nodes.into_boxed_slice()).cast::<Node>();
         // SAFETY: the directory is never null; only this writer replaces it.
         let dir = unsafe { shared.dir.load(Ordering::Acquire, guard).deref() };
-        let old = dir.chunks[0].swap(chunk, Ordering::AcqRel);
-        // After the chunk: a reader that sees the new size sees the new chunk.
-        shared.first.store(2 * old_len, Ordering::Release);
+        let new = Dir::copy_of(dir, dir.chunks.len(), 2 * old_len)?;
+        let chunk = Box::into_raw(nodes.into_boxed_slice()).cast::<Node>();
+        let old = new.chunks[0].swap(chunk, Ordering::Relaxed);
+        // AcqRel: a reader that loads the new directory sees the copied
+        // nodes, and pairs the new chunk with its own size.
+        let old_dir = shared.dir.swap(Owned::new(new), Ordering::AcqRel, guard);
+        // SAFETY: the old directory is unreachable now; readers pinned before the swap keep it alive until they unpin. Dropping it frees no chunk.
+        unsafe { guard.defer_destroy(old_dir) };
         /// The replaced chunk, for the collector (a raw pointer is not `Send`).
         struct OldChunk(*mut Node, usize);
         // SAFETY: the chunk is unreachable for new readers, and only the collector touches it, once the readers that could hold it have gone.
@@ -353,17 +377,12 @@ impl Nodes {
     /// the collector.
     pub(crate) fn reset(&mut self, shared: &SharedNodes) {
         let guard = epoch::pin();
-        let old = shared.dir.swap(
-            Owned::new(Dir {
-                chunks: Box::new([]),
-            }),
-            Ordering::AcqRel,
-            &guard,
-        );
-        let first = shared.first.swap(0, Ordering::AcqRel);
+        let old = shared
+            .dir
+            .swap(Owned::new(Dir::empty()), Ordering::AcqRel, &guard);
         // SAFETY: the old directory is unreachable now; readers pinned before the swap may still read it and its chunks, and the collector runs this only after they unpin. The nodes hold no block any more.
         unsafe {
-            guard.defer_unchecked(move || SharedNodes::free_chunks(&old.into_owned(), first));
+            guard.defer_unchecked(move || SharedNodes::free_chunks(&old.into_owned()));
         }
         drop(guard);
         super::reclaim::collect();
@@ -462,8 +481,17 @@ mod tests {
         nodes.reset(&shared);
         assert_eq!(nodes.len(), 0);
         assert!(shared.get(&epoch::pin(), 0).is_none());
-        // And it grows again from nothing.
+        // And it grows again from nothing; a reader still holding a slot
+        // number from before (past the new, smaller chunk 0) finds nothing.
+        let guard = epoch::pin();
         nodes.grow(&shared).unwrap();
         assert_eq!(nodes.len(), FIRST);
+        assert!(shared.get(&guard, FIRST as u32 - 1).is_some());
+        for stale in [FIRST, 200, CHUNK, 4321] {
+            assert!(
+                shared.get(&guard, stale as u32).is_none(),
+                "slot {stale} after a reset"
+            );
+        }
     }
 }
