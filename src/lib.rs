@@ -45,16 +45,3 @@ pub use types::{Kind, ScoreBound, ZAddFlags, format_score, parse_score};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's options (its `malloc_conf`, read at its first allocation):
-/// per-thread caches of small sizes 8 times deeper than the default.
-/// Blocks come back from the epoch collector in batches (`Shard::retire`),
-/// and a batch overflowed the default cache (64 blocks of 128 bytes) to the
-/// arena, after which the next inserts refilled the cache from the arena:
-/// the deeper cache takes 146 instructions off a churning set (1,737 ->
-/// 1,591 under `lru`, callgrind). A host can still override any option
-/// with `_RJEM_MALLOC_CONF` in the environment (read after this).
-#[cfg(all(feature = "jemalloc", not(miri)))]
-#[unsafe(no_mangle)]
-static _rjem_malloc_conf: Option<&'static u8> = Some(&MALLOC_CONF[0]);
-#[cfg(all(feature = "jemalloc", not(miri)))]
-static MALLOC_CONF: [u8; 52] = *b"lg_tcache_nslots_mul:3,tcache_nslots_small_max:1024\0";

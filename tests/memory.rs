@@ -19,9 +19,26 @@ fn allocated() -> u64 {
 
 #[test]
 fn used_bytes_agrees_with_jemalloc() {
+    jemalloc_has_the_projects_options();
     engine_accounting_at_one_million_entries();
     default_policy_on_a_full_cache_under_churn();
     collections_as_they_grow_and_shrink();
+}
+
+/// The options `.cargo/config.toml` compiles into jemalloc
+/// (`JEMALLOC_SYS_WITH_MALLOC_CONF`): thread caches of small classes 4x
+/// deeper than the default, which the epoch collector's batched frees need
+/// (docs/design.md, "Reads without a lock").
+fn jemalloc_has_the_projects_options() {
+    use tikv_jemalloc_ctl::raw;
+    // SAFETY: both names are jemalloc options of these C types (ssize_t, unsigned).
+    let (mul, max) = unsafe {
+        (
+            raw::read::<isize>(b"opt.lg_tcache_nslots_mul\0").unwrap(),
+            raw::read::<u32>(b"opt.tcache_nslots_small_max\0").unwrap(),
+        )
+    };
+    assert_eq!((mul, max), (3, 1024), "jemalloc was built without the options of .cargo/config.toml");
 }
 
 /// Lists, sets, hashes and sorted sets, compact and full: `used_bytes`
