@@ -297,6 +297,14 @@ impl Cache {
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         self.check_key(key)?;
         let hash = self.hash(key);
+        // A quiet hit shares its block without the shard's lock (see
+        // `engine::read`); anything else takes the lock.
+        let i = self.shard_index(hash);
+        if let Some(block) = self.inner.readers[i].share_quiet(hash, key, &*self.inner.clock) {
+            let block = block?;
+            self.inner.quiet_hits.add(i);
+            return Ok(Some(Value::from_block(block)));
+        }
         let found = self.on_shard(hash, |s| s.read_block(hash, key, false, &*self.inner.clock))?;
         Ok(found.map(|(b, _, _)| Value::from_block(b)))
     }

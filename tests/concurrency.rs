@@ -919,8 +919,9 @@ fn flush_stats_len_keys_race_writes_without_deadlock() {
 // 7. Lock-free reads race every kind of write
 // ---------------------------------------------------------------------------
 
-/// Readers copying values out with `get_into` (hot keys: most of these hits
-/// are served without the shard's lock, see `engine::read`) while writers
+/// Readers copying values out with `get_into` and taking value handles with
+/// `get` (hot keys: most of these hits are served without the shard's lock,
+/// see `engine::read`) while writers
 /// overwrite them with values of other lengths and encodings, delete them,
 /// evict them (a small budget) and flush the cache. Every value a reader
 /// copies must be exactly one some writer wrote for that key, and the
@@ -955,18 +956,34 @@ fn lock_free_reads_race_overwrites_deletes_evictions_and_flushes() {
                 thread::spawn(move || {
                     let mut rng = Rng::new(77 + r as u64);
                     let mut buf = vec![0u8; 4_096];
+                    let mut held: Vec<Option<(Vec<u8>, nycache::Value)>> = (0..8).map(|_| None).collect();
                     let mut hits = 0u64;
                     let mut i = 0u64;
                     while i < READS || !stop.load(Ordering::Relaxed) {
                         // Mostly the hottest few keys, like a Zipf head.
                         let n = if rng.chance(80) { rng.below(4) } else { rng.below(KEYS) };
                         let k = key(n);
-                        // Now and then a buffer too small: the length alone.
-                        let size = if rng.chance(5) { 8 } else { buf.len() };
-                        if let Some(len) = cache.get_into(&k, &mut buf[..size]).unwrap() {
-                            hits += 1;
-                            if len <= size {
-                                check_value(&k, &buf[..len], &published);
+                        if rng.chance(30) {
+                            // A value handle: shares the block (lock-free
+                            // for quiet hits too). Some are kept a while and
+                            // checked again after writers replaced, evicted
+                            // or flushed their entry: the bytes stay.
+                            if let Some(v) = cache.get(&k).unwrap() {
+                                hits += 1;
+                                check_value(&k, &v, &published);
+                                let slot = (i % held.len() as u64) as usize;
+                                if let Some((old_key, old)) = held[slot].replace((k.clone(), v)) {
+                                    check_value(&old_key, &old, &published);
+                                }
+                            }
+                        } else {
+                            // Now and then a buffer too small: the length alone.
+                            let size = if rng.chance(5) { 8 } else { buf.len() };
+                            if let Some(len) = cache.get_into(&k, &mut buf[..size]).unwrap() {
+                                hits += 1;
+                                if len <= size {
+                                    check_value(&k, &buf[..len], &published);
+                                }
                             }
                         }
                         i += 1;

@@ -1,5 +1,6 @@
 //! Reads without a lock: the part of a shard that readers reach directly,
-//! and the read path that uses it.
+//! and the read path that uses it (copies out, `read_quiet`, and value
+//! handles, `share_quiet`).
 //!
 //! A hit writes no cache line another core reads, the hottest key's
 //! included: it pins the epoch (a write to this thread's own record),
@@ -17,8 +18,11 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use crossbeam_epoch as epoch;
+use std::mem::ManuallyDrop;
 
+use crossbeam_epoch::{self as epoch, Guard};
+
+use super::block::Block;
 use super::index::Index;
 use super::shard::{EXPIRY_MASK, ReadInto, policy_bits};
 use super::slab::SharedNodes;
@@ -67,6 +71,53 @@ impl ShardShared {
         }
     }
 
+    /// The entry's block if a read of `key` now is a quiet hit: found,
+    /// key confirmed, still in its node, not expired, policy bits quiet and
+    /// the key not sampled by the LRU guard. `None`: take the lock (a miss
+    /// included). The block is valid while `guard` is pinned.
+    #[inline]
+    fn quiet_hit(
+        &self,
+        guard: &Guard,
+        hash: u64,
+        key: &[u8],
+        clock: &dyn Clock,
+    ) -> Option<ManuallyDrop<Block>> {
+        let quiet = self.quiet.load(Ordering::Relaxed);
+        if quiet == 0 || (hash >> 48) < self.sampled_below.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut found = None;
+        self.index.find(guard, hash, |i| {
+            let Some(node) = self.nodes.get(guard, i) else {
+                return false;
+            };
+            match node.block_pinned(guard) {
+                Some(b) if b.key_is(key) => {
+                    found = Some((node, b));
+                    true
+                }
+                _ => false,
+            }
+        });
+        let (node, block) = found?;
+        // The word must be this block's: the writer takes a block out before
+        // it rewrites the word, and puts a new one in after, so if the node
+        // still holds our block once we have the word (`Acquire`, pairing
+        // with the writer's `Release`), the word is the block's own or that
+        // of its replacement being installed, whose expiry and policy bits
+        // are as valid for a read racing the overwrite.
+        let word = node.word_acquire();
+        if !node.holds(&block) || quiet >> policy_bits(word) & 1 == 0 {
+            return None;
+        }
+        let at = word & EXPIRY_MASK;
+        if at != 0 && at <= clock.now_ms() {
+            return None;
+        }
+        Some(block)
+    }
+
     /// A quiet hit, served without the lock: hands `fill` the stored form
     /// (encoding, stored bytes, decoded length, version 0) as
     /// `Shard::read_with` does. `Err(fill)`: not a quiet hit (a miss
@@ -83,44 +134,10 @@ impl ShardShared {
     where
         F: FnOnce(Encoding, &[u8], usize, u64) -> Result<()>,
     {
-        let quiet = self.quiet.load(Ordering::Relaxed);
-        if quiet == 0 || (hash >> 48) < self.sampled_below.load(Ordering::Relaxed) {
-            return Err(fill);
-        }
         let guard = epoch::pin();
-        let mut found = None;
-        self.index.find(&guard, hash, |i| {
-            let Some(node) = self.nodes.get(&guard, i) else {
-                return false;
-            };
-            match node.block_pinned(&guard) {
-                Some(b) if b.key_is(key) => {
-                    found = Some((node, b));
-                    true
-                }
-                _ => false,
-            }
-        });
-        let Some((node, block)) = found else {
+        let Some(block) = self.quiet_hit(&guard, hash, key, clock) else {
             return Err(fill);
         };
-        // The word must be this block's: the writer takes a block out before
-        // it rewrites the word, and puts a new one in after, so if the node
-        // still holds our block once we have the word (`Acquire`, pairing
-        // with the writer's `Release`), the word is the block's own or that
-        // of its replacement being installed, whose expiry and policy bits
-        // are as valid for a read racing the overwrite.
-        let word = node.word_acquire();
-        if !node.holds(&block) {
-            return Err(fill);
-        }
-        if quiet >> policy_bits(word) & 1 == 0 {
-            return Err(fill);
-        }
-        let at = word & EXPIRY_MASK;
-        if at != 0 && at <= clock.now_ms() {
-            return Err(fill);
-        }
         let enc = block.encoding();
         if enc == Encoding::Collection {
             return Ok(Err(wrong_type()));
@@ -130,6 +147,23 @@ impl ShardShared {
             return Ok(Ok(ReadInto::TooSmall(n)));
         }
         Ok(fill(enc, block.value(), n, 0).map(|()| ReadInto::Copied(n)))
+    }
+
+    /// A quiet hit's block, shared for a value handle (`Cache::get`): one
+    /// atomic increment of its count, which is sound without the lock
+    /// because a block reachable under the guard still holds a count (its
+    /// node's, or the retired batch's until the grace period ends). `None`:
+    /// take the lock (not a quiet hit, or a compressed value, which the
+    /// locked path decodes into a fresh block).
+    #[inline]
+    pub(crate) fn share_quiet(&self, hash: u64, key: &[u8], clock: &dyn Clock) -> Option<Result<Block>> {
+        let guard = epoch::pin();
+        let block = self.quiet_hit(&guard, hash, key, clock)?;
+        match block.encoding() {
+            Encoding::Raw => Some(block.share()),
+            Encoding::Collection => Some(Err(wrong_type())),
+            Encoding::Lz4 => None,
+        }
     }
 }
 
