@@ -2,12 +2,13 @@
 //! and the read path that uses it (copies out, `read_quiet`, and value
 //! handles, `share_quiet`).
 //!
-//! A hit writes no cache line another core reads, the hottest key's
-//! included: it pins the epoch (a write to this thread's own record),
-//! probes the index, confirms the key on the block, checks the node's word
-//! (expiry, policy bits), copies the value out and bumps this thread's own
-//! hit counter. Nothing else: no lock word, no shared counter, no policy
-//! state. That is possible for the hits that change no policy state (the
+//! A hit that copies the value out writes no cache line another core
+//! reads, the hottest key's included: it pins the epoch (a write to this
+//! thread's own record), probes the index, confirms the key on the block,
+//! checks the node's word (expiry, policy bits), copies the value out and
+//! bumps this thread's own hit counter. Nothing else: no lock word, no
+//! shared counter, no policy state. (A value handle also increments the
+//! block's count, one write to the hot block's line.) That is possible for the hits that change no policy state (the
 //! "quiet" ones: an entry whose access counter is already saturated, with
 //! the adaptive policy's other conditions) and whose key the LRU guard does
 //! not sample; every other read (misses, expired entries, the first hits

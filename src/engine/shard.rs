@@ -967,8 +967,10 @@ impl Shard {
             word |= HAS_FLAGS;
             self.flags.insert(i, flags);
         }
-        node.set_word(word);
-        node.set_expires_at(expires_at);
+        // One store with the new expiry: while the old block is still in
+        // the node, a lock-free reader must never see it with "no expiry"
+        // (review: two stores left that window open).
+        node.set_word(word | expires_at.min(MAX_EXPIRY));
         if expires_at != 0 {
             self.expiring += 1;
         }
