@@ -8,10 +8,10 @@
 //! checks the node's word (expiry, policy bits), copies the value out and
 //! bumps this thread's own hit counter. Nothing else: no lock word, no
 //! shared counter, no policy state. (A value handle also increments the
-//! block's count, one write to the hot block's line.) That is possible for the hits that change no policy state (the
-//! "quiet" ones: an entry whose access counter is already saturated, with
-//! the adaptive policy's other conditions) and whose key the LRU guard does
-//! not sample; every other read (misses, expired entries, the first hits
+//! block's count, one write to the hot block's line.) That is possible
+//! for the hits that change no policy state (the "quiet" ones: an entry
+//! whose access counter is already saturated, with the adaptive policy's
+//! other conditions) and whose key the LRU guard does not sample; every other read (misses, expired entries, the first hits
 //! of an entry in a CLOCK round, sampled keys, `lru` and `tinylfu`, which
 //! record every hit) takes the shard's lock as before. The policy learns of
 //! quiet hits in bulk, from the per-thread counters (`QuietHits`), when its
