@@ -2,20 +2,20 @@
 //! and the read path that uses it (copies out, `read_quiet`, and value
 //! handles, `share_quiet`).
 //!
-//! A hit that copies the value out writes no cache line another core
-//! reads, the hottest key's included: it pins the epoch (a write to this
-//! thread's own record), probes the index, confirms the key on the block,
-//! checks the node's word (expiry, policy bits), copies the value out and
-//! bumps this thread's own hit counter. Nothing else: no lock word, no
-//! shared counter, no policy state. (A value handle also increments the
-//! block's count, one write to the hot block's line.) That is possible
-//! for the hits that change no policy state (the "quiet" ones: an entry
-//! whose access counter is already saturated, with the adaptive policy's
-//! other conditions) and whose key the LRU guard does not sample; every other read (misses, expired entries, the first hits
-//! of an entry in a CLOCK round, sampled keys, `lru` and `tinylfu`, which
-//! record every hit) takes the shard's lock as before. The policy learns of
-//! quiet hits in bulk, from the per-thread counters (`QuietHits`), when its
-//! hill climber counts reads.
+//! A hit that copies the value out writes no cache line another core reads,
+//! the hottest key's included: it pins the epoch (a write to this thread's
+//! own record), probes the index, confirms the key on the block, checks the
+//! node's word (expiry, policy bits), copies the value out and bumps this
+//! thread's own hit counter. Nothing else: no lock word, no shared counter,
+//! no policy state. (A value handle also increments the block's count, one
+//! write to the hot block's line.) That is possible for the hits that change
+//! no policy state (the "quiet" ones: an entry whose access counter is
+//! already saturated, with the adaptive policy's other conditions) and whose
+//! key the LRU guard does not sample; every other read (misses, expired
+//! entries, the first hits of an entry in a CLOCK round, sampled keys, `lru`
+//! and `tinylfu`, which record every hit) takes the shard's lock as before.
+//! The policy learns of quiet hits in bulk, from the per-thread counters
+//! (`QuietHits`), when its hill climber counts reads.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
